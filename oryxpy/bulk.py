@@ -1,0 +1,50 @@
+"""Bulk loading of interaction files into the input topic, validated first, with progress on stderr."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable
+
+from oryxpy.config import Config
+from oryxpy.errors import InvalidInput
+from oryxpy.records import ingest_record
+from oryxpy.topics import input_message_key, open_producer
+
+CHUNK = 10000
+
+
+def validate_lines(lines: Iterable[str], now_ms: int) -> list[str]:
+    """Every non-blank line as input-topic text; the first bad line raises InvalidInput naming its number."""
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(ingest_record(line, now_ms))
+        except InvalidInput as exc:
+            raise InvalidInput(f"line {number}: {exc}; nothing was sent") from None
+    return records
+
+
+def send_input_file(config: Config, path: str | None) -> int:
+    """Validate a whole file (or stdin), then send it; returns how many records were sent."""
+    if path is None:
+        lines = sys.stdin.read().splitlines()
+    else:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path}: {exc}") from None
+    records = validate_lines(lines, int(time.time() * 1000))
+    started = time.monotonic()
+    with open_producer(config, "input") as producer:
+        for start in range(0, len(records), CHUNK):
+            chunk = records[start:start + CHUNK]
+            producer.send_all([(input_message_key(r), r) for r in chunk])
+            done = start + len(chunk)
+            rate = done / max(1e-9, time.monotonic() - started)
+            print(f"\rsent {done}/{len(records)} ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)  # noqa: T201
+    print(file=sys.stderr)  # noqa: T201
+    return len(records)

@@ -1,0 +1,18 @@
+"""Framework keys: identity, local state, topics and storage."""
+
+from oryxpy.config.spec import Key
+
+KEYS = [
+    Key("oryx.id", None, "stable identity of this deployment; names the consumer groups so a restarted layer resumes from its committed offset (unset: a random id per process, which starts at the latest input)", optional=True),
+    Key("oryx.embedded.state-dir", "oryx-state", "local directory for the embedded topics and, when data-dir/model-dir are unset, the data and models"),
+    Key("oryx.input-topic.broker", "embedded", "'embedded' for the local durable log under state-dir, or a Kafka bootstrap list 'host:port,host:port'"),
+    Key("oryx.input-topic.message.topic", "OryxInput", "name of the input topic (interactions)"),
+    Key("oryx.input-topic.partitions", 4, "number of partitions kafka-setup creates the input topic with", kind="int", minimum=1, maximum=1024),
+    Key("oryx.update-topic.broker", "embedded", "'embedded', a Kafka bootstrap list, or unset to publish no updates", optional=True),
+    Key("oryx.update-topic.message.topic", "OryxUpdate", "name of the update topic (MODEL, MODEL-REF, UP messages)"),
+    Key("oryx.update-topic.message.max-size", 16777216, "largest update message in bytes; a bigger model is published as MODEL-REF; also the consumer fetch size and the topic's max.message.bytes", kind="int", minimum=1024, maximum=67108864),
+    Key("oryx.update-topic.retention-ms", 86400000, "retention of the update topic set by kafka-setup; keep it about twice the batch generation interval", kind="int", minimum=60000),
+    Key("oryx.kafka.timeout-sec", 30.0, "how long a Kafka client waits for the broker (connect, acknowledge) before it reports the broker unreachable", kind="float", minimum=1.0, maximum=3600.0),
+    Key("oryx.storage.hdfs.webhdfs-url", None, "WebHDFS address for hdfs:// URIs (unset: http://<namenode host>:9870)", optional=True),
+    Key("oryx.storage.hdfs.user", None, "user name for WebHDFS requests (unset: the current user)", optional=True),
+]

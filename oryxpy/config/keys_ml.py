@@ -1,0 +1,25 @@
+"""Model keys shared by every layer: ALS hyper-parameters, data handling and evaluation."""
+
+from oryxpy.config.spec import Key
+
+KEYS = [
+    Key("oryx.als.iterations", 10, "ALS iterations per model build", kind="int", minimum=1, maximum=1000),
+    Key("oryx.als.implicit", True, "implicit feedback (strengths are confidence, as clicks or plays) rather than explicit ratings", kind="bool"),
+    Key("oryx.als.logStrength", False, "transform aggregated strengths r to ln(1 + r / epsilon) before training", kind="bool"),
+    Key("oryx.als.hyperparams.features", 50, "number of latent features (an integer; Oryx: 10); [min, max] searches that range, a longer list searches exactly those values", kind="hyperparam", minimum=1, maximum=10000),
+    Key("oryx.als.hyperparams.lambda", 0.25, "regularization, scaled by each user's and item's number of ratings (as MLlib; Oryx: 0.001); [min, max] searches that range, a longer list those values", kind="hyperparam", minimum=0),
+    Key("oryx.als.hyperparams.alpha", 0.5, "implicit confidence slope: c = 1 + alpha * |r| (ints are read as floats; Oryx: 1.0); [min, max] searches that range, a longer list those values", kind="hyperparam", minimum=0, min_exclusive=True),
+    Key("oryx.als.hyperparams.epsilon", 1.0e-5, "epsilon of logStrength (searched only when logStrength is true); [min, max] searches that range, a longer list those values", kind="hyperparam", minimum=0, min_exclusive=True),
+    Key("oryx.als.seed", None, "random seed of ALS initialization, hyper-parameter search and AUC sampling (unset: different every run)", kind="int", optional=True),
+    Key("oryx.als.cg-steps", 3, "conjugate-gradient steps per implicit ALS solve, warm-started (0: exact Cholesky solves, slower); explicit ALS always solves exactly", kind="int", minimum=0, maximum=100),
+    Key("oryx.als.no-known-items", False, "do not track or publish the items each user knows", kind="bool"),
+    Key("oryx.als.rescorer-provider-class", None, "comma-separated dotted paths module.ClassName of rescorer providers", optional=True),
+    Key("oryx.als.decay.factor", 1.0, "per-day multiplier applied to old strengths at training time (age in fractional days before the generation time), in (0, 1]", kind="float", minimum=0, min_exclusive=True, maximum=1),
+    Key("oryx.als.decay.zero-threshold", 0.0, "after decay, strengths whose magnitude is at or below this are dropped (0: keep all); deletes are always kept (fixes Oryx quirk 9.2)", kind="float", minimum=0),
+    Key("oryx.als.sample-rate", 1.0, "LSH sample rate in (0, 1]: 1.0 scans every item (exact), lower is faster and approximate", kind="float", minimum=0, min_exclusive=True, maximum=1),
+    Key("oryx.ml.eval.test-fraction", 0.1, "fraction (by time span) of each generation's new data held out to evaluate candidates", kind="float", minimum=0, maximum=1),
+    Key("oryx.ml.eval.candidates", 1, "how many hyper-parameter combinations to build and evaluate per generation", kind="int", minimum=1, maximum=65536),
+    Key("oryx.ml.eval.hyperparam-search", "random", "how candidates are chosen: random draws, or grid (spread like Oryx's grid, then a fair random sample of it when it is larger than candidates; fixes quirk 9.4)", kind="choice", choices=("random", "grid")),
+    Key("oryx.ml.eval.parallelism", 1, "how many candidates to build at once", kind="int", minimum=1, maximum=64),
+    Key("oryx.ml.eval.threshold", None, "discard the best model if its score (AUC, or -RMSE for explicit) is below this (unset: keep any); never applied to a model that could not be evaluated, e.g. test-fraction 0 (fixes quirk 9.5)", kind="float", optional=True),
+]

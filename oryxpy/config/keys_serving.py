@@ -1,0 +1,18 @@
+"""Serving layer keys."""
+
+from oryxpy.config.spec import Key
+
+KEYS = [
+    Key("oryx.serving.model-manager-class", "serving.als.manager.ALSServingModelManager", "dotted path of the serving model manager class"),
+    Key("oryx.serving.min-model-load-fraction", 0.8, "fraction of the model that must be loaded before queries are answered (503 before)", kind="float", minimum=0, maximum=1),
+    Key("oryx.serving.api.host", "127.0.0.1", "address the REST API listens on (0.0.0.0 for every interface)"),
+    Key("oryx.serving.api.port", 8080, "HTTP port", kind="int", minimum=0, maximum=65535),
+    Key("oryx.serving.api.secure-port", 8443, "HTTPS port, used when a certificate is configured", kind="int", minimum=0, maximum=65535),
+    Key("oryx.serving.api.context-path", "/", "URL prefix of every endpoint"),
+    Key("oryx.serving.api.read-only", False, "serve reads only: /ingest and /pref answer 403", kind="bool"),
+    Key("oryx.serving.api.user-name", None, "with password: require HTTP authentication on every endpoint", optional=True),
+    Key("oryx.serving.api.password", None, "password for user-name", optional=True),
+    Key("oryx.serving.api.cert-file", None, "PEM certificate file; when set the API serves HTTPS on secure-port", optional=True),
+    Key("oryx.serving.api.key-file", None, "PEM private key file for cert-file", optional=True),
+    Key("oryx.serving.api.max-body-bytes", 268435456, "largest accepted request body (after decompression) in bytes; larger gives 413", kind="int", minimum=1024),
+]

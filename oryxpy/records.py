@@ -1,0 +1,130 @@
+"""Input records: Oryx's ``user,item[,strength[,timestamp_ms]]`` as CSV (backslash escape) or a JSON array."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+
+from oryxpy.errors import InvalidInput
+from oryxpy.javafmt import java_float
+
+_NEEDS_QUOTES = (",", '"', "\\", "\n", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """One user-item event. ``strength`` None means delete the association."""
+
+    user: str
+    item: str
+    strength: float | None
+    timestamp_ms: int
+
+
+def split_fields(line: str) -> list[str]:
+    """Split one record into its fields: a JSON array when it looks like one, else RFC 4180 CSV with ``\\`` escapes."""
+    text = line.rstrip("\r\n")
+    stripped = text.strip()
+    if stripped.startswith("[") and stripped.endswith("]"):
+        try:
+            values = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"not a valid JSON array ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(values, list) or any(isinstance(v, list | dict) for v in values):
+            raise InvalidInput("a JSON record must be a flat array of strings or numbers")
+        return ["" if v is None else _json_scalar_text(v) for v in values]
+    if not stripped:
+        return []
+    if stripped.startswith("["):
+        raise InvalidInput("looks like a JSON array but does not end with ']'")
+    try:
+        rows = list(csv.reader([text], escapechar="\\", strict=True))
+    except csv.Error as exc:
+        raise InvalidInput(f"not valid CSV ({exc})") from None
+    return rows[0] if rows else []
+
+
+def _json_scalar_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def parse_strength(text: str) -> float | None:
+    """A strength field: empty is a delete (None); otherwise a finite number."""
+    if text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInput(f"strength {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InvalidInput(f"strength {text!r} must be a finite number")
+    return value
+
+
+def parse_timestamp(text: str) -> int:
+    """A timestamp field: whole milliseconds since the epoch, > 0."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise InvalidInput(f"timestamp {text!r} is not a whole number of milliseconds") from None
+    if value <= 0:
+        raise InvalidInput(f"timestamp {text!r} must be positive")
+    return value
+
+
+def parse_interaction(line: str) -> Interaction:
+    """Parse a record as stored on the input topic: all four fields are required (extra fields are ignored)."""
+    fields = split_fields(line)
+    if len(fields) < 4:
+        raise InvalidInput(f"expected user,item,strength,timestamp but got {len(fields)} field(s) in {line.strip()!r}")
+    user, item = fields[0], fields[1]
+    if user == "" or item == "":
+        raise InvalidInput(f"empty {'user' if user == '' else 'item'} ID in {line.strip()!r}")
+    return Interaction(user, item, parse_strength(fields[2]), parse_timestamp(fields[3]))
+
+
+def quote_field(value: str) -> str:
+    """CSV-quote a field when it holds a delimiter, quote, backslash or line break."""
+    if not any(c in value for c in _NEEDS_QUOTES):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '""') + '"'
+
+
+def format_record(user: str, item: str, strength_text: str, timestamp_ms: int) -> str:
+    """The input-topic text of one interaction; IDs are quoted only when they must be."""
+    return f"{quote_field(user)},{quote_field(item)},{strength_text},{timestamp_ms}"
+
+
+def normalize_strength(text: str) -> str:
+    """Strength text as Oryx's serving layer writes it: Float.toString of the value ('1' -> '1.0')."""
+    value = parse_strength(text.strip())
+    if value is None:
+        return ""
+    text32 = java_float(value)
+    if "Infinity" in text32:
+        raise InvalidInput(f"strength {text!r} is too large for a 32-bit float")
+    return text32
+
+
+def ingest_record(line: str, now_ms: int) -> str:
+    """Validate one ``/ingest`` line and return its input-topic text.
+
+    ``u,i`` means strength 1 now, ``u,i,`` a delete now, ``u,i,s`` strength s now, ``u,i,s,t`` strength s at t.
+    """
+    fields = split_fields(line)
+    if len(fields) < 2:
+        raise InvalidInput("expected at least user,item")
+    user, item = fields[0], fields[1]
+    if user == "" or item == "":
+        raise InvalidInput(f"empty {'user' if user == '' else 'item'} ID")
+    strength = "1.0" if len(fields) == 2 else normalize_strength(fields[2])
+    timestamp = parse_timestamp(fields[3]) if len(fields) > 3 else now_ms
+    return format_record(user, item, strength, timestamp)

@@ -1,0 +1,109 @@
+"""Input and update topics: one interface, an embedded backend (SQLite log) and a Kafka backend.
+
+The backend of each topic is chosen by ``oryx.input-topic.broker`` / ``oryx.update-topic.broker``:
+``embedded`` or a Kafka bootstrap list.
+"""
+
+from __future__ import annotations
+
+from oryxpy.config import Config
+from oryxpy.errors import ConfigError
+from oryxpy.topics.base import (
+    KeyValue,
+    Record,
+    TopicConsumer,
+    TopicProducer,
+    input_message_key,
+    java_string_hash,
+)
+
+__all__ = [
+    "KeyValue", "Record", "TopicConsumer", "TopicProducer", "input_message_key", "java_string_hash",
+    "open_consumer", "open_producer", "setup_topics", "topic_name", "broker_of", "is_embedded",
+]
+
+ROLES = ("input", "update")
+EMBEDDED = "embedded"
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"topic role must be 'input' or 'update', not {role!r}")
+
+
+def broker_of(config: Config, role: str) -> str:
+    """The broker setting of a topic; raises ConfigError if the update topic is disabled."""
+    _check_role(role)
+    broker = config[f"oryx.{role}-topic.broker"]
+    if broker is None:
+        raise ConfigError(f"oryx.{role}-topic.broker is unset, so the {role} topic is disabled")
+    return str(broker)
+
+
+def is_embedded(config: Config, role: str) -> bool:
+    return broker_of(config, role) == EMBEDDED
+
+
+def topic_name(config: Config, role: str) -> str:
+    _check_role(role)
+    return str(config[f"oryx.{role}-topic.message.topic"])
+
+
+def _partitions(config: Config, role: str) -> int:
+    return int(config["oryx.input-topic.partitions"]) if role == "input" else 1
+
+
+def _max_bytes(config: Config) -> int:
+    return int(config["oryx.update-topic.message.max-size"])
+
+
+def open_producer(config: Config, role: str) -> TopicProducer:
+    """A producer for the input or update topic (connects lazily)."""
+    broker, topic = broker_of(config, role), topic_name(config, role)
+    if broker == EMBEDDED:
+        from oryxpy.topics.embedded import EmbeddedProducer, topic_path
+
+        return EmbeddedProducer(topic_path(config.state_dir / "topics", topic), topic, _partitions(config, role), _max_bytes(config))
+    from oryxpy.topics.kafka import KafkaTopicProducer
+
+    return KafkaTopicProducer(broker, topic, _max_bytes(config), config["oryx.kafka.timeout-sec"])
+
+
+def open_consumer(config: Config, role: str, group_id: str | None = None, start: str = "earliest") -> TopicConsumer:
+    """A consumer of every partition of a topic.
+
+    With ``group_id`` it resumes from the group's committed offsets; ``start`` ('earliest' or 'latest')
+    applies where the group has none.
+    """
+    if start not in ("earliest", "latest"):
+        raise ValueError(f"start must be 'earliest' or 'latest', not {start!r}")
+    broker, topic = broker_of(config, role), topic_name(config, role)
+    if broker == EMBEDDED:
+        from oryxpy.topics.embedded import EmbeddedConsumer, topic_path
+
+        return EmbeddedConsumer(topic_path(config.state_dir / "topics", topic), topic, _partitions(config, role), group_id, start)
+    from oryxpy.topics.kafka import KafkaTopicConsumer
+
+    return KafkaTopicConsumer(broker, topic, group_id, start, _max_bytes(config), config["oryx.kafka.timeout-sec"])
+
+
+def setup_topics(config: Config) -> list[str]:
+    """Create both topics with Oryx's settings; returns one line per topic saying what happened."""
+    lines = []
+    for role in ROLES:
+        if config[f"oryx.{role}-topic.broker"] is None:
+            lines.append(f"{role} topic: disabled (oryx.{role}-topic.broker unset)")
+            continue
+        broker, topic = broker_of(config, role), topic_name(config, role)
+        if broker == EMBEDDED:
+            lines.append(f"{role} topic {topic}: embedded, created on first use under {config.state_dir / 'topics'}; nothing to do")
+            continue
+        from oryxpy.topics.kafka import KafkaTopicAdmin
+
+        configs = {"max.message.bytes": str(_max_bytes(config) + 4096)}
+        if role == "update":
+            configs["retention.ms"] = str(config["oryx.update-topic.retention-ms"])
+        created = KafkaTopicAdmin(broker, config["oryx.kafka.timeout-sec"]).create(topic, _partitions(config, role), configs)
+        state = "created" if created else "already exists"
+        lines.append(f"{role} topic {topic} on {broker}: {state} ({_partitions(config, role)} partition(s))")
+    return lines

@@ -1,0 +1,205 @@
+"""Embedded topics: a durable, multi-process log per topic in one SQLite file (WAL mode) under the state directory."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from oryxpy.errors import InvalidInput, ServiceUnavailable
+from oryxpy.topics.base import KeyValue, Record, TopicConsumer, TopicProducer
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records(
+    partition INTEGER NOT NULL, offset INTEGER NOT NULL, key TEXT, value TEXT NOT NULL, ts INTEGER NOT NULL,
+    PRIMARY KEY(partition, offset)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS group_offsets(
+    group_id TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+    PRIMARY KEY(group_id, partition)) WITHOUT ROWID;
+"""
+
+
+def topic_path(topics_dir: Path, topic: str) -> Path:
+    return topics_dir / f"{topic}.sqlite"
+
+
+def _connect(path: Path, partitions: int) -> tuple[sqlite3.Connection, int]:
+    """Open (creating if needed) a topic file; returns the connection and the topic's partition count."""
+    deadline = time.monotonic() + 60.0
+    while True:
+        try:
+            return _open(path, partitions)
+        except sqlite3.OperationalError as exc:  # two processes creating the same file at once
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise ServiceUnavailable(f"cannot open embedded topic file {path}: {exc}") from exc
+            time.sleep(0.05)
+        except (OSError, sqlite3.Error) as exc:
+            raise ServiceUnavailable(f"cannot open embedded topic file {path}: {exc}") from exc
+
+
+def _open(path: Path, partitions: int) -> tuple[sqlite3.Connection, int]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
+    try:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives the death of any process
+        conn.executescript(_SCHEMA)
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('partitions', ?)", (str(partitions),))
+        stored = int(conn.execute("SELECT value FROM meta WHERE name='partitions'").fetchone()[0])
+    except BaseException:
+        conn.close()
+        raise
+    return conn, stored
+
+
+def partition_for(key: str | None, partitions: int, counter: int) -> int:
+    """Same key, same partition; keyless messages rotate."""
+    if partitions == 1:
+        return 0
+    if key is None:
+        return counter % partitions
+    return zlib.crc32(key.encode("utf-8")) % partitions
+
+
+class EmbeddedProducer(TopicProducer):
+    """Appends to the topic file; a send returns after the SQLite commit."""
+
+    def __init__(self, path: Path, topic: str, partitions: int, max_message_bytes: int):
+        self.topic = topic
+        self._path = path
+        self._wanted_partitions = partitions
+        self._max = max_message_bytes
+        self._conn: sqlite3.Connection | None = None
+        self._partitions = partitions
+        self._lock = threading.Lock()
+        self._counter = 0
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn, self._partitions = _connect(self._path, self._wanted_partitions)
+        return self._conn
+
+    def send_all(self, messages: Sequence[KeyValue]) -> None:
+        for _, value in messages:
+            size = len(value.encode("utf-8"))
+            if size > self._max:
+                raise InvalidInput(f"message of {size} bytes is larger than the topic's maximum of {self._max} bytes")
+        if not messages:
+            return
+        with self._lock:
+            conn = self._connection()
+            now = int(time.time() * 1000)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                next_offset: dict[int, int] = {}
+                rows = []
+                for key, value in messages:
+                    p = partition_for(key, self._partitions, self._counter)
+                    self._counter += 1
+                    if p not in next_offset:
+                        row = conn.execute("SELECT MAX(offset) FROM records WHERE partition=?", (p,)).fetchone()
+                        next_offset[p] = 0 if row[0] is None else row[0] + 1
+                    rows.append((p, next_offset[p], key, value, now))
+                    next_offset[p] += 1
+                conn.executemany("INSERT INTO records VALUES (?,?,?,?,?)", rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+class EmbeddedConsumer(TopicConsumer):
+    """Reads the topic file; a group's committed offsets live in the same file."""
+
+    def __init__(self, path: Path, topic: str, partitions: int, group_id: str | None, start: str):
+        self.topic = topic
+        self._path = path
+        self._wanted_partitions = partitions
+        self._group = group_id
+        self._start = start
+        self._conn: sqlite3.Connection | None = None
+        self._positions: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn, partitions = _connect(self._path, self._wanted_partitions)
+            committed: dict[int, int] = {}
+            if self._group is not None:
+                rows = conn.execute("SELECT partition, offset FROM group_offsets WHERE group_id=?", (self._group,))
+                committed = dict(rows.fetchall())
+            for p in range(partitions):
+                if p in committed:
+                    self._positions[p] = committed[p]
+                elif self._start == "earliest":
+                    self._positions[p] = 0
+                else:
+                    row = conn.execute("SELECT MAX(offset) FROM records WHERE partition=?", (p,)).fetchone()
+                    self._positions[p] = 0 if row[0] is None else row[0] + 1
+            self._conn = conn
+        return self._conn
+
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        with self._lock:
+            self._connection()
+
+    def poll(self, timeout_s: float = 1.0, max_records: int = 500) -> list[Record]:
+        deadline = time.monotonic() + timeout_s
+        pause = 0.001
+        while True:
+            with self._lock:
+                records = self._fetch(max_records)
+            if records or time.monotonic() >= deadline:
+                return records
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 0.05)
+
+    def _fetch(self, max_records: int) -> list[Record]:
+        conn = self._connection()
+        out: list[Record] = []
+        per_partition = max(1, max_records // max(1, len(self._positions)))
+        for p, position in self._positions.items():
+            rows = conn.execute(
+                "SELECT offset, key, value FROM records WHERE partition=? AND offset>=? ORDER BY offset LIMIT ?",
+                (p, position, per_partition),
+            ).fetchall()
+            for offset, key, value in rows:
+                out.append(Record(self.topic, p, offset, key, value))
+            if rows:
+                self._positions[p] = rows[-1][0] + 1
+        return out
+
+    def commit(self) -> None:
+        if self._group is None:
+            return
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT OR REPLACE INTO group_offsets VALUES (?,?,?)",
+                [(self._group, p, offset) for p, offset in self._positions.items()],
+            )
+            conn.execute("COMMIT")
+
+    def lag(self) -> int:
+        with self._lock:
+            conn = self._connection()
+            ends = dict(conn.execute("SELECT partition, MAX(offset) + 1 FROM records GROUP BY partition").fetchall())
+            return sum(max(0, ends.get(p, 0) - pos) for p, pos in self._positions.items())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

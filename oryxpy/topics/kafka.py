@@ -1,0 +1,241 @@
+"""Kafka topics through kafka-python: fully acknowledged sends, manual commits, one clear error when unreachable."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError, TopicAlreadyExistsError
+from kafka.serializer import Deserializer, Serializer
+
+from oryxpy.errors import InvalidInput, ServiceUnavailable
+from oryxpy.topics.base import KeyValue, Record, TopicConsumer, TopicProducer
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+
+class _Utf8Serializer(Serializer):  # type: ignore[misc]
+    def serialize(self, topic: str, headers: Any, data: str | None) -> bytes | None:
+        return None if data is None else data.encode("utf-8")
+
+
+class _Utf8Deserializer(Deserializer):  # type: ignore[misc]
+    def deserialize(self, topic: str, headers: Any, data: bytes | None) -> str | None:
+        return None if data is None else data.decode("utf-8")
+
+
+
+def unreachable(brokers: str, exc: BaseException) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"Kafka broker at {brokers} cannot be reached ({type(exc).__name__}: {exc}). Start it "
+        "(scripts/services.sh start kafka for a local one) or fix oryx.input-topic.broker / oryx.update-topic.broker."
+    )
+
+
+def _guard(brokers: str, action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except (KafkaTimeoutError, OSError) as exc:
+        raise unreachable(brokers, exc) from exc
+    except KafkaError as exc:
+        if "bootstrap" in str(exc).lower():
+            raise unreachable(brokers, exc) from exc
+        raise
+
+
+class KafkaTopicProducer(TopicProducer):
+    """A producer that waits for acknowledgement from all in-sync replicas."""
+
+    def __init__(self, brokers: str, topic: str, max_message_bytes: int, timeout_s: float):
+        self.topic = topic
+        self._brokers = brokers
+        self._max = max_message_bytes
+        self._timeout_s = timeout_s
+        self._producer: KafkaProducer | None = None
+
+    def _client(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = _guard(self._brokers, lambda: KafkaProducer(
+                bootstrap_servers=self._brokers,
+                acks="all",
+                linger_ms=2,
+                max_request_size=self._max + 4096,
+                key_serializer=_Utf8Serializer(),
+                value_serializer=_Utf8Serializer(),
+                bootstrap_timeout_ms=int(self._timeout_s * 1000),
+                request_timeout_ms=int(self._timeout_s * 1000),
+                max_block_ms=int(self._timeout_s * 1000),
+            ))
+        return self._producer
+
+    def send_all(self, messages: Sequence[KeyValue]) -> None:
+        for _, value in messages:
+            size = len(value.encode("utf-8"))
+            if size > self._max:
+                raise InvalidInput(f"message of {size} bytes is larger than the topic's maximum of {self._max} bytes")
+        if not messages:
+            return
+        producer = self._client()
+
+        def send() -> None:
+            futures = [producer.send(self.topic, key=k, value=v) for k, v in messages]
+            producer.flush(timeout=self._timeout_s)
+            for future in futures:
+                future.get(timeout=self._timeout_s)
+
+        try:
+            _guard(self._brokers, send)
+        except MessageSizeTooLargeError as exc:
+            raise InvalidInput(f"message too large for topic {self.topic}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=self._timeout_s)
+            self._producer = None
+
+
+class KafkaTopicConsumer(TopicConsumer):
+    """Without a group: assigned every partition directly. With a group: subscribed, offsets committed manually."""
+
+    def __init__(self, brokers: str, topic: str, group_id: str | None, start: str, max_message_bytes: int, timeout_s: float):
+        self.topic = topic
+        self._brokers = brokers
+        self._group = group_id
+        self._start = start
+        self._max = max_message_bytes
+        self._timeout_s = timeout_s
+        self._consumer: KafkaConsumer | None = None
+        self._pending: list[Record] = []  # fetched while waiting for assignment, returned by the next poll
+
+    def _client(self) -> KafkaConsumer:
+        if self._consumer is None:
+            self._consumer = _guard(self._brokers, self._create)
+        return self._consumer
+
+    def _create(self) -> KafkaConsumer:
+        consumer = KafkaConsumer(
+            bootstrap_servers=self._brokers,
+            group_id=self._group,
+            enable_auto_commit=False,
+            auto_offset_reset=self._start,
+            max_partition_fetch_bytes=self._max + 4096,
+            fetch_max_bytes=max(52428800, self._max + 4096),
+            key_deserializer=_Utf8Deserializer(),
+            value_deserializer=_Utf8Deserializer(),
+            bootstrap_timeout_ms=int(self._timeout_s * 1000),
+            request_timeout_ms=int(self._timeout_s * 1000) + 5000,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=3000,
+        )
+        if self._group is None:
+            partitions = self._partitions(consumer)
+            consumer.assign(partitions)
+            if self._start == "earliest":
+                consumer.seek_to_beginning(*partitions)
+            else:
+                consumer.seek_to_end(*partitions)
+        else:
+            consumer.subscribe([self.topic])
+        return consumer
+
+    def _partitions(self, consumer: KafkaConsumer) -> list[TopicPartition]:
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            ids = consumer.partitions_for_topic(self.topic)
+            if ids:
+                return [TopicPartition(self.topic, p) for p in sorted(ids)]
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(f"Kafka topic {self.topic} does not exist on {self._brokers}; create it with `oryxpy kafka-setup`")
+            time.sleep(0.2)
+
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        consumer = self._client()
+        deadline = time.monotonic() + timeout_s
+        while not consumer.assignment():
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(f"no partitions of {self.topic} were assigned within {timeout_s:.0f} s")
+            self._buffer(consumer.poll(timeout_ms=100, update_offsets=False))
+        for tp in consumer.assignment():
+            consumer.position(tp)
+
+    def _buffer(self, batch: dict[Any, Any]) -> None:
+        for records in batch.values():
+            self._pending.extend(self._to_record(r) for r in records)
+
+    def _to_record(self, r: Any) -> Record:
+        return Record(r.topic, r.partition, r.offset, r.key, r.value)
+
+    def poll(self, timeout_s: float = 1.0, max_records: int = 500) -> list[Record]:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            return pending
+        consumer = self._client()
+        batch = _guard(self._brokers, lambda: consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records))
+        out: list[Record] = []
+        for records in batch.values():
+            out.extend(self._to_record(r) for r in records)
+        return out
+
+    def commit(self) -> None:
+        if self._group is None or self._consumer is None:
+            return
+        _guard(self._brokers, self._consumer.commit)
+
+    def lag(self) -> int:
+        consumer = self._client()
+        assigned = list(consumer.assignment())
+        if not assigned:
+            return 0
+        ends = consumer.end_offsets(assigned)
+        return sum(max(0, ends[tp] - consumer.position(tp)) for tp in assigned)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close(autocommit=False)
+            self._consumer = None
+
+
+class KafkaTopicAdmin:
+    """Creates and inspects topics."""
+
+    def __init__(self, brokers: str, timeout_s: float):
+        self._brokers = brokers
+        self._timeout_s = timeout_s
+
+    def _admin(self) -> KafkaAdminClient:
+        return _guard(self._brokers, lambda: KafkaAdminClient(
+            bootstrap_servers=self._brokers,
+            bootstrap_timeout_ms=int(self._timeout_s * 1000),
+            request_timeout_ms=int(self._timeout_s * 1000),
+        ))
+
+    def topics(self) -> set[str]:
+        admin = self._admin()
+        try:
+            return set(_guard(self._brokers, admin.list_topics))
+        finally:
+            admin.close()
+
+    def create(self, topic: str, partitions: int, configs: dict[str, str]) -> bool:
+        """Create ``topic``; False if it already existed."""
+        admin = self._admin()
+        try:
+            spec = {topic: {"num_partitions": partitions, "replication_factor": 1, "configs": configs}}
+            _guard(self._brokers, lambda: admin.create_topics(spec, wait_for_metadata=True))
+            return True
+        except TopicAlreadyExistsError:
+            return False
+        finally:
+            admin.close()
+
+    def delete(self, topic: str) -> None:
+        admin = self._admin()
+        try:
+            _guard(self._brokers, lambda: admin.delete_topics([topic]))
+        finally:
+            admin.close()

@@ -1,0 +1,17 @@
+"""One router module per resource group; app.py includes every module listed here (each exposes ``router``)."""
+
+ROUTER_MODULES = [
+    # read endpoints (model queries)
+    "serving.routes.recommend",
+    "serving.routes.similarity",
+    "serving.routes.estimate",
+    "serving.routes.explain",
+    "serving.routes.popular",
+    "serving.routes.ids",
+    "serving.routes.ready",
+    # writes, console, metrics
+    "serving.routes.ingest",
+    "serving.routes.pref",
+    "serving.routes.console",
+    "serving.routes.metrics",
+]
