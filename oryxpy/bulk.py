@@ -8,26 +8,44 @@ from collections.abc import Iterable
 
 from oryxpy.config import Config
 from oryxpy.errors import InvalidInput
-from oryxpy.records import ingest_record
+from oryxpy.records import ingest_record, quote_field, split_fields
 from oryxpy.topics import input_message_key, open_producer
 
 CHUNK = 10000
 
 
-def validate_lines(lines: Iterable[str], now_ms: int) -> list[str]:
+def from_tsv(line: str, seconds: bool) -> str:
+    """A MovieLens-style ``user<TAB>item<TAB>rating<TAB>time`` line as CSV (time converted to ms if in seconds)."""
+    fields = line.rstrip("\r\n").split("\t")
+    if seconds and len(fields) > 3 and fields[3].strip().isdigit():
+        fields[3] = str(int(fields[3]) * 1000)
+    return ",".join(quote_field(f) for f in fields)
+
+
+def validate_lines(lines: Iterable[str], now_ms: int, tsv: bool = False, seconds: bool = False,
+                   progress: bool = False) -> list[str]:
     """Every non-blank line as input-topic text; the first bad line raises InvalidInput naming its number."""
     records = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
+            if tsv:
+                line = from_tsv(line, seconds)
+            elif seconds:
+                fields = split_fields(line)
+                if len(fields) > 3 and fields[3].strip().isdigit():
+                    fields[3] = str(int(fields[3]) * 1000)
+                line = ",".join(quote_field(f) for f in fields)
             records.append(ingest_record(line, now_ms))
         except InvalidInput as exc:
             raise InvalidInput(f"line {number}: {exc}; nothing was sent") from None
+        if progress and number % 100000 == 0:
+            print(f"\rchecked {number:,} lines", end="", file=sys.stderr, flush=True)  # noqa: T201
     return records
 
 
-def send_input_file(config: Config, path: str | None) -> int:
+def send_input_file(config: Config, path: str | None, tsv: bool = False, seconds: bool = False) -> int:
     """Validate a whole file (or stdin), then send it; returns how many records were sent."""
     if path is None:
         lines = sys.stdin.read().splitlines()
@@ -37,7 +55,7 @@ def send_input_file(config: Config, path: str | None) -> int:
                 lines = fh.read().splitlines()
         except OSError as exc:
             raise InvalidInput(f"cannot read {path}: {exc}") from None
-    records = validate_lines(lines, int(time.time() * 1000))
+    records = validate_lines(lines, int(time.time() * 1000), tsv=tsv, seconds=seconds, progress=True)
     started = time.monotonic()
     with open_producer(config, "input") as producer:
         for start in range(0, len(records), CHUNK):

@@ -1,4 +1,4 @@
-"""The ``oryxpy`` command: run | batch | speed | serving | kafka-setup | kafka-tail | kafka-input."""
+"""The ``oryxpy`` command: run | batch | speed | serving | kafka-setup | kafka-tail | kafka-input | demo-data."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--idle-timeout-sec", type=float, default=0, help="stop after this long without messages (0: never)")
     send = sub.add_parser("kafka-input", parents=[common], help="send interactions (user,item[,strength[,ts]]) to the input topic")
     send.add_argument("--input-file", metavar="FILE", help="file of lines to send (default: standard input)")
+    send.add_argument("--tsv", action="store_true",
+                      help="lines are tab-separated like MovieLens u.data (user, item, rating, time)")
+    send.add_argument("--seconds", action="store_true", help="timestamps are in seconds; convert them to milliseconds")
+    demo = sub.add_parser("demo-data", parents=[common], help="write sample interactions (taste groups, popularity skew) as CSV")
+    demo.add_argument("--users", type=int, default=500)
+    demo.add_argument("--items", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--output", metavar="FILE", help="file to write (default: standard output)")
     return parser
 
 
@@ -62,7 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "kafka-input":
             from oryxpy.bulk import send_input_file
 
-            send_input_file(config, args.input_file)
+            send_input_file(config, args.input_file, tsv=args.tsv, seconds=args.seconds)
+        elif args.command == "demo-data":
+            from oryxpy.demo import write_demo
+
+            if args.output:
+                with open(args.output, "w", encoding="utf-8") as out:
+                    count = write_demo(out, users=args.users, items=args.items, seed=args.seed)
+                print(f"wrote {count} interactions to {args.output}", file=sys.stderr)  # noqa: T201
+            else:
+                write_demo(sys.stdout, users=args.users, items=args.items, seed=args.seed)
         return 0
     except KeyboardInterrupt:
         return 130

@@ -8,6 +8,9 @@ from collections.abc import Iterable
 import numpy as np
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _java_text(sci: str) -> str:
     """Turn numpy's shortest scientific text ('-1.2345e+07') into Java's form ('-1.2345E7' or '0.001')."""
     mantissa, _, exp_text = sci.partition("e")
@@ -44,8 +47,9 @@ def java_double(x: float) -> str:
 
 def java_float(x: float) -> str:
     """Java's Float.toString of ``x`` rounded to float32."""
-    with np.errstate(over="ignore"):
-        f = np.float32(x)
+    if abs(x) > _FLOAT32_MAX:  # beyond float32: Java's cast gives Infinity (numpy would warn)
+        return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+    f = np.float32(x)
     return _special(float(f)) or _java_text(np.format_float_scientific(f, unique=True, trim="0"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ def split_fields(line: str) -> list[str]:
         return ["" if v is None else _json_scalar_text(v) for v in values]
     if not stripped:
         return []
+    if not any(c in text for c in '"\\['):  # the common case needs no CSV machinery
+        return text.split(",")
     if stripped.startswith("["):
         raise InvalidInput("looks like a JSON array but does not end with ']'")
     try:
@@ -103,6 +106,7 @@ def format_record(user: str, item: str, strength_text: str, timestamp_ms: int) -
     return f"{quote_field(user)},{quote_field(item)},{strength_text},{timestamp_ms}"
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_strength(text: str) -> str:
     """Strength text as Oryx's serving layer writes it: Float.toString of the value ('1' -> '1.0')."""
     value = parse_strength(text.strip())

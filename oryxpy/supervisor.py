@@ -39,9 +39,10 @@ class Child:
     backoff_s: float = 1.0
     started_at: float = field(default=0.0)
 
-    def start(self) -> None:
+    def start(self, pid_dir: Path) -> None:
         self.process = subprocess.Popen(self.command, start_new_session=True)
         self.started_at = time.monotonic()
+        (pid_dir / f"{self.layer}.pid").write_text(f"{self.process.pid}\n")
         log.info("started %s layer (pid %d)", self.layer, self.process.pid)
 
 
@@ -50,7 +51,8 @@ class Supervisor:
 
     def __init__(self, config: Config):
         self.config = config
-        self.conf_file = config.state_dir / "run" / "effective-config.toml"
+        self.run_dir = config.state_dir / "run"  # effective config and one <layer>.pid per running layer
+        self.conf_file = self.run_dir / "effective-config.toml"
         self.children = [Child(layer, [sys.executable, "-m", "oryxpy.cli", layer, "--conf", str(self.conf_file)])
                          for layer in LAYERS]
         self._stop = threading.Event()
@@ -64,7 +66,7 @@ class Supervisor:
     def run(self) -> None:
         write_effective_config(self.config, self.conf_file)
         for child in self.children:
-            child.start()
+            child.start(self.run_dir)
         log.info("oryxpy is running: REST API and console at %s (OpenAPI docs at %sdocs); state in %s; Ctrl-C stops",
                  self.api_url(), self.api_url(), self.config.state_dir)
         try:
@@ -86,7 +88,7 @@ class Supervisor:
             return
         child.backoff_s = min(MAX_BACKOFF_S, child.backoff_s * 2)
         child.restarts += 1
-        child.start()
+        child.start(self.run_dir)
 
     def request_stop(self, *_: object) -> None:
         self._stop.set()

@@ -22,4 +22,14 @@ command -v mvn >/dev/null || { echo "[install] ERROR: Maven is required to fetch
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev]"
+# The Compose Specification JSON schema (shipped inside the docker-compose 1.29.2 wheel) for tests/unit/test_compose.py.
+schema=.infra/compose/compose_spec.json
+if [[ ! -f $schema ]]; then
+  tmp=$(mktemp -d)
+  .venv/bin/python -m pip download -q --no-deps docker-compose==1.29.2 -d "$tmp"
+  mkdir -p "$(dirname "$schema")"
+  .venv/bin/python -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); open(sys.argv[2], 'wb').write(z.read('compose/config/compose_spec.json'))" \
+    "$tmp"/docker_compose-1.29.2-*.whl "$schema"
+  rm -rf "$tmp"
+fi
 echo "[install] done: $(.venv/bin/python --version), oryxpy $(.venv/bin/python -c 'import oryxpy; print(oryxpy.__version__)')"

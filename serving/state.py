@@ -19,7 +19,9 @@ class ServingState:
     config: Config
     manager: ServingModelManager
     producer: TopicProducer | None  # None in read-only mode
-    extras: dict[str, Any] = field(default_factory=dict)  # e.g. the update consumer, metrics registry
+    # set by the app's lifespan: "update_consumer" (serving.update_consumer.UpdateConsumer: lag, consumed, errors,
+    # alive) and "update_lag" (a callable giving the messages not yet consumed); other modules may add their own
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def read_only(self) -> bool:

@@ -74,11 +74,13 @@ class Solver:
 class SolverCache:
     """Holds the latest Solver of V'V; marked dirty when vectors change, recomputed in a background thread.
 
-    ``vectors`` returns the current matrix V (n x k), or None when there are no vectors.
+    ``vectors`` returns the current matrix V (n x k), or None when there are no vectors; with
+    ``precomputed=True`` it returns V'V itself (k x k, for a caller that maintains it incrementally).
     """
 
-    def __init__(self, vectors: Callable[[], np.ndarray | None], name: str = "V'V"):
+    def __init__(self, vectors: Callable[[], np.ndarray | None], name: str = "V'V", *, precomputed: bool = False):
         self._vectors = vectors
+        self._precomputed = precomputed
         self._name = name
         self._solver: Solver | None = None
         self._dirty = True
@@ -110,7 +112,10 @@ class SolverCache:
     def _compute(self) -> None:
         try:
             vectors = self._vectors()
-            solver = None if vectors is None or len(vectors) == 0 else Solver(gram(vectors))
+            if vectors is None or len(vectors) == 0:
+                solver = None
+            else:
+                solver = Solver(vectors if self._precomputed else gram(vectors))
             self._solver = solver
             self.last_error = None
         except SingularMatrix as exc:

@@ -20,6 +20,7 @@ KEYS = [
     Key("oryx.ml.eval.test-fraction", 0.1, "fraction (by time span) of each generation's new data held out to evaluate candidates", kind="float", minimum=0, maximum=1),
     Key("oryx.ml.eval.candidates", 1, "how many hyper-parameter combinations to build and evaluate per generation", kind="int", minimum=1, maximum=65536),
     Key("oryx.ml.eval.hyperparam-search", "random", "how candidates are chosen: random draws, or grid (spread like Oryx's grid, then a fair random sample of it when it is larger than candidates; fixes quirk 9.4)", kind="choice", choices=("random", "grid")),
+    Key("oryx.ml.eval.metric", "ndcg@10", "what chooses the best candidate on the test split: a ranking metric at 10 (users' held-out items vs. their top 10, own items excluded), or Oryx's auc (implicit) / rmse (explicit; its score is -rmse)", kind="choice", choices=("ndcg@10", "precision@10", "recall@10", "map@10", "auc", "rmse")),
     Key("oryx.ml.eval.parallelism", 1, "how many candidates to build at once", kind="int", minimum=1, maximum=64),
-    Key("oryx.ml.eval.threshold", None, "discard the best model if its score (AUC, or -RMSE for explicit) is below this (unset: keep any); never applied to a model that could not be evaluated, e.g. test-fraction 0 (fixes quirk 9.5)", kind="float", optional=True),
+    Key("oryx.ml.eval.threshold", None, "discard the best model if its oryx.ml.eval.metric (-rmse for rmse) is below this (unset: keep any); never applied to a model that could not be evaluated, e.g. test-fraction 0 (fixes quirk 9.5)", kind="float", optional=True),
 ]

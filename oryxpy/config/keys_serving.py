@@ -10,9 +10,10 @@ KEYS = [
     Key("oryx.serving.api.secure-port", 8443, "HTTPS port, used when a certificate is configured", kind="int", minimum=0, maximum=65535),
     Key("oryx.serving.api.context-path", "/", "URL prefix of every endpoint"),
     Key("oryx.serving.api.read-only", False, "serve reads only: /ingest and /pref answer 403", kind="bool"),
-    Key("oryx.serving.api.user-name", None, "with password: require HTTP authentication on every endpoint", optional=True),
+    Key("oryx.serving.api.user-name", None, "with password: require HTTP Digest authentication (realm Oryx; Basic too over HTTPS) on every endpoint", optional=True),
     Key("oryx.serving.api.password", None, "password for user-name", optional=True),
-    Key("oryx.serving.api.cert-file", None, "PEM certificate file; when set the API serves HTTPS on secure-port", optional=True),
-    Key("oryx.serving.api.key-file", None, "PEM private key file for cert-file", optional=True),
+    Key("oryx.serving.api.cert-file", None, "PEM certificate (chain) file; when set the API serves HTTPS only, on secure-port (replaces Oryx's keystore-file and key-alias)", optional=True),
+    Key("oryx.serving.api.key-file", None, "PEM private key file for cert-file, unencrypted (replaces Oryx's keystore-password)", optional=True),
+    Key("oryx.serving.blas-threads", 1, "BLAS threads per computation in the serving process (0: the library default); 1 is fastest under concurrent requests", kind="int", minimum=0, maximum=1024),
     Key("oryx.serving.api.max-body-bytes", 268435456, "largest accepted request body (after decompression) in bytes; larger gives 413", kind="int", minimum=1024),
 ]

@@ -159,7 +159,9 @@ class KafkaTopicConsumer(TopicConsumer):
         while not consumer.assignment():
             if time.monotonic() > deadline:
                 raise ServiceUnavailable(f"no partitions of {self.topic} were assigned within {timeout_s:.0f} s")
-            self._buffer(consumer.poll(timeout_ms=100, update_offsets=False))
+            # positions do not move, so whatever this poll fetched is fetched again by the next poll: drop it
+            # (buffering it too delivered every record twice)
+            consumer.poll(timeout_ms=100, update_offsets=False)
         for tp in consumer.assignment():
             consumer.position(tp)
 

@@ -12,6 +12,7 @@ ROUTER_MODULES = [
     # writes, console, metrics
     "serving.routes.ingest",
     "serving.routes.pref",
+    "serving.routes.item_content",
     "serving.routes.console",
     "serving.routes.metrics",
 ]

@@ -86,3 +86,27 @@ def test_kafka_setup_and_input_on_real_kafka(kafka_config, tmp_path, capsys):
     data.write_text("".join(f"u{i},i{i},1,{1000 + i}\n" for i in range(20)))
     assert main(["kafka-input", "--input-file", str(data), *cli_sets(kafka_config)]) == 0
     assert sorted(read_input(kafka_config, 20)) == sorted(f"u{i},i{i},1.0,{1000 + i}" for i in range(20))
+
+
+def test_demo_data_has_taste_groups_and_valid_records(tmp_path, capsys):
+    from oryxpy.demo import demo_interactions
+    from oryxpy.records import parse_interaction
+
+    out = tmp_path / "demo.csv"
+    assert main(["demo-data", "--users", "50", "--items", "300", "--output", str(out)]) == 0
+    records = [parse_interaction(line) for line in out.read_text().splitlines()]
+    assert len(records) > 50 * 3
+    in_group = sum(1 for r in records if r.item.startswith(f"g{int(r.user[4:]) % 5}-"))
+    assert in_group / len(records) > 0.6  # users mostly pick their group's genre
+    assert [r.timestamp_ms for r in records] == sorted(r.timestamp_ms for r in records)
+    assert demo_interactions(users=20, seed=1, now_ms=10**12) == demo_interactions(users=20, seed=1, now_ms=10**12)
+
+
+def test_kafka_input_movielens_tsv_with_seconds(embedded_config, tmp_path):
+    data = tmp_path / "u.data"
+    data.write_text("196\t242\t3\t881250949\n186\t302\t3\t891717742\n")
+    assert main(["kafka-input", "--tsv", "--seconds", "--input-file", str(data), *cli_sets(embedded_config)]) == 0
+    assert sorted(read_input(embedded_config, 2)) == ["186,302,3.0,891717742000", "196,242,3.0,881250949000"]
+    bad = tmp_path / "bad.data"
+    bad.write_text("196\t242\t3\t881250949\n186\n")
+    assert main(["kafka-input", "--tsv", "--input-file", str(bad), *cli_sets(embedded_config)]) == 1

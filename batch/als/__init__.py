@@ -1,0 +1,1 @@
+"""ALS batch update on the local engine."""

@@ -1,0 +1,1 @@
+"""Two-tower (deep) model: batch update class and numpy trainer."""

@@ -1,0 +1,201 @@
+"""Model-agnostic batch update (Oryx's MLUpdate): build candidates, evaluate, keep the best, publish it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from abc import abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from batch.search import HyperParam, choose_combos
+from oryxpy.config import Config
+from oryxpy.errors import OryxError
+from oryxpy.interfaces import BatchLayerUpdate
+from oryxpy.messages import MODEL, MODEL_REF
+from oryxpy.storage import Storage, join_uri, storage_for
+from oryxpy.topics import TopicProducer
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.pmml"
+METRICS_FILE = "metrics.json"
+TEMPORARY = ".temporary"
+SCORE = "score"
+LOWER_IS_BETTER = frozenset({"rmse"})
+
+
+@dataclass
+class Candidate:
+    """One built (or failed) candidate model."""
+
+    index: int
+    hyperparams: dict[str, Any]
+    uri: str
+    built: bool = False
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return self.metrics.get(SCORE, math.nan)
+
+
+def values_of(table: pa.Table | None) -> list[str]:
+    """The message values of stored input, or [] for none."""
+    return [] if table is None else [v for v in table.column("value").to_pylist() if v is not None]
+
+
+class MLUpdate(BatchLayerUpdate):
+    """Drives hyper-parameter search, evaluation and publication; subclasses build and evaluate one model type."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.test_fraction: float = config["oryx.ml.eval.test-fraction"]
+        self.candidates: int = config["oryx.ml.eval.candidates"]
+        self.parallelism: int = config["oryx.ml.eval.parallelism"]
+        self.threshold: float | None = config["oryx.ml.eval.threshold"]
+        self.search: str = config["oryx.ml.eval.hyperparam-search"]
+        self.metric: str = config["oryx.ml.eval.metric"]
+        self.max_message_size: int = config["oryx.update-topic.message.max-size"]
+        self.seed: int | None = None  # a model type may fix it for reproducible searches
+        if self.test_fraction == 0 and self.candidates > 1:
+            log.info("Eval is disabled (test-fraction 0): building 1 candidate instead of %d", self.candidates)
+            self.candidates = 1
+
+    # ---- what a model type provides -------------------------------------------------------------------------
+    @abstractmethod
+    def hyperparams(self) -> list[HyperParam]:
+        """The search space, in a fixed order."""
+
+    @abstractmethod
+    def prepare(self, timestamp_ms: int, new_values: list[str], past_values: list[str]) -> Any:
+        """Parse the input and split it into train and test (``self.test_fraction``); the result is passed back below."""
+
+    def prepare_tables(self, timestamp_ms: int, new_data: Any, past_data: Any) -> Any:
+        """Hand the input to :meth:`prepare` as values; an engine with its own tables (Spark) overrides this."""
+        return self.prepare(timestamp_ms, values_of(new_data), values_of(past_data))
+
+    @abstractmethod
+    def has_test_data(self, data: Any) -> bool:
+        """Whether ``prepare`` held out any test data."""
+
+    @abstractmethod
+    def build_model(self, data: Any, hyperparams: dict[str, Any], candidate_uri: str) -> None:
+        """Train on the train split and write a complete model directory (with model.pmml) at ``candidate_uri``."""
+
+    @abstractmethod
+    def evaluate(self, data: Any, candidate_uri: str) -> dict[str, float]:
+        """Metrics on the test split, by name; the one named by ``oryx.ml.eval.metric`` chooses the model."""
+
+    @abstractmethod
+    def publish_additional(self, data: Any, model_uri: str, producer: TopicProducer) -> None:
+        """Send what follows the MODEL message (for vector models: UP messages)."""
+
+    def release(self, candidate_uri: str) -> None:  # noqa: B027 - optional hook
+        """Forget anything kept in memory for a candidate."""
+
+    # ---- the generic flow ------------------------------------------------------------------------------------
+    def run_update(self, timestamp_ms: int, new_data: pa.Table, past_data: pa.Table | None, model_dir: str,
+                   update_producer: TopicProducer | None) -> None:
+        storage = storage_for(model_dir, self.config)
+        data = self.prepare_tables(timestamp_ms, new_data, past_data)
+        evaluating = self.has_test_data(data)
+        rng = np.random.default_rng(self.seed)
+        params = self.hyperparams()
+        combos = choose_combos(params, self.search, self.candidates, rng)
+        temporary = join_uri(model_dir, TEMPORARY, str(timestamp_ms))
+        candidates = [Candidate(i, {p.name.rsplit(".", 1)[-1]: v for p, v in zip(params, combo, strict=True)},
+                                join_uri(temporary, str(i))) for i, combo in enumerate(combos)]
+        try:
+            workers = min(self.parallelism, len(candidates))
+            if workers > 1:
+                with ThreadPoolExecutor(workers, thread_name_prefix="candidate") as pool:
+                    list(pool.map(lambda c: self._build_and_eval(data, c, storage, evaluating), candidates))
+            else:
+                for candidate in candidates:
+                    self._build_and_eval(data, candidate, storage, evaluating)
+            best = self._choose(candidates, evaluating)
+            if best is None:
+                log.warning("Unable to build any model")
+                return
+            final_uri = self._promote(storage, model_dir, best, candidates)
+        finally:
+            for candidate in candidates:
+                self.release(candidate.uri)
+            storage.delete(temporary)
+        if update_producer is not None:
+            self._publish(storage, data, final_uri, update_producer)
+
+    def _build_and_eval(self, data: Any, candidate: Candidate, storage: Storage, evaluating: bool) -> None:
+        started = time.perf_counter()
+        try:
+            self.build_model(data, candidate.hyperparams, candidate.uri)
+            candidate.built = storage.exists(join_uri(candidate.uri, MODEL_FILE))
+            if candidate.built and evaluating:
+                candidate.metrics = self.evaluate(data, candidate.uri)
+                chosen_by = candidate.metrics.get(self.metric, math.nan)
+                candidate.metrics[SCORE] = -chosen_by if self.metric in LOWER_IS_BETTER else chosen_by
+        except OryxError as exc:
+            log.warning("candidate %d %s failed: %s", candidate.index, candidate.hyperparams, exc)
+            return
+        log.info("candidate %d %s: %s (%.1fs)", candidate.index, candidate.hyperparams,
+                 _format(candidate.metrics) or "not evaluated", time.perf_counter() - started)
+
+    def _choose(self, candidates: list[Candidate], evaluating: bool) -> Candidate | None:
+        built = [c for c in candidates if c.built]
+        scored = [c for c in built if not math.isnan(c.score)]
+        if not scored:
+            if built:
+                log.info("no candidate could be evaluated%s; keeping the first built model",
+                         "" if evaluating else " (no test data)")
+            return built[0] if built else None  # a threshold needs a score: without one it does not discard (spec 9.5)
+        best = max(scored, key=lambda c: c.score)
+        if self.threshold is not None and best.score < self.threshold:
+            log.warning("best model's score %s is below oryx.ml.eval.threshold %s; discarding it", best.score, self.threshold)
+            return None
+        return best
+
+    def _promote(self, storage: Storage, model_dir: str, best: Candidate, candidates: list[Candidate]) -> str:
+        stamp = int(time.time() * 1000)
+        while storage.exists(join_uri(model_dir, str(stamp))):
+            stamp += 1
+        report = {
+            "hyperparams": best.hyperparams,
+            "metrics": best.metrics,
+            "candidates": [{"hyperparams": c.hyperparams, "metrics": c.metrics, "built": c.built} for c in candidates],
+        }
+        storage.write_text(join_uri(best.uri, METRICS_FILE), json.dumps(_json_safe(report), indent=2))
+        final_uri = join_uri(model_dir, str(stamp))
+        storage.rename(best.uri, final_uri)
+        log.info("new model %s: hyperparams %s, %s", final_uri, best.hyperparams, _format(best.metrics) or "not evaluated")
+        return final_uri
+
+    def _publish(self, storage: Storage, data: Any, final_uri: str, producer: TopicProducer) -> None:
+        pmml_uri = join_uri(final_uri, MODEL_FILE)
+        pmml = storage.read_bytes(pmml_uri)
+        if len(pmml) <= self.max_message_size:
+            producer.send(MODEL, pmml.decode("utf-8"))
+        else:
+            producer.send(MODEL_REF, storage.qualify(pmml_uri))
+        self.publish_additional(data, final_uri, producer)
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON: NaN becomes null, numpy numbers Python numbers."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _format(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.4f}" for name, value in metrics.items())

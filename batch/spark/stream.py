@@ -1,0 +1,123 @@
+"""The Spark batch layer: Structured Streaming from the input topic, one generation per micro-batch (foreachBatch)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from batch.runner import delete_old, generation_dir_name, generation_dirs
+from oryxpy.config import Config
+from oryxpy.errors import ConfigError
+from oryxpy.interfaces import INPUT_SCHEMA, BatchLayerUpdate, instantiate
+from oryxpy.storage import join_uri, name_of, storage_for
+from oryxpy.topics import broker_of, open_producer, topic_name
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = ".checkpoint"
+#: Spark counterparts of update classes; any other BatchLayerUpdate gets the input collected as Arrow tables.
+SPARK_UPDATES = {"batch.als.update.ALSUpdate": "batch.spark.update.SparkALSUpdate"}
+STARTED = "started"
+DONE = "done"
+
+
+def spark_update_for(config: Config) -> BatchLayerUpdate:
+    """The configured batch update, as its Spark counterpart when there is one."""
+    dotted = config["oryx.batch.update-class"]
+    return instantiate(SPARK_UPDATES.get(dotted, dotted), "oryx.batch.update-class", config, BatchLayerUpdate)
+
+
+class SparkBatchLayer:
+    """Runs a generation for each micro-batch of the input topic; offsets live in ``<model-dir>/.checkpoint/offsets``.
+
+    foreachBatch is at-least-once, so each batch id's generation is recorded in ``<model-dir>/.checkpoint/generations``:
+    a replayed batch reuses its timestamp (its data directory is overwritten, not duplicated) and a batch whose model
+    was already published is skipped.
+    """
+
+    def __init__(self, spark: SparkSession, config: Config, update: BatchLayerUpdate | None = None):
+        if broker_of(config, "input") == "embedded":
+            raise ConfigError("oryx.batch.engine = 'spark' reads the input topic from Kafka: set oryx.input-topic.broker to host:port")
+        self.spark = spark
+        self.config = config
+        self.data_dir = config.data_dir
+        self.model_dir = config.model_dir
+        self.data_storage = storage_for(self.data_dir, config)
+        self.model_storage = storage_for(self.model_dir, config)
+        self.checkpoint = join_uri(self.model_dir, CHECKPOINT)
+        self.update = update or spark_update_for(config)
+        self.generations = 0
+        spark.sparkContext.setCheckpointDir(join_uri(self.checkpoint, "als"))
+
+    def start(self) -> StreamingQuery:
+        """Start the streaming query: a trigger every generation interval, or once over what is available now."""
+        source = (self.spark.readStream.format("kafka")
+                  .option("kafka.bootstrap.servers", broker_of(self.config, "input"))
+                  .option("subscribe", topic_name(self.config, "input"))
+                  .option("startingOffsets", self.config["oryx.batch.streaming.starting-offsets"])
+                  .option("failOnDataLoss", "false")
+                  .load())
+        writer = (source.selectExpr("CAST(key AS STRING) AS key", "CAST(value AS STRING) AS value")
+                  .writeStream.foreachBatch(self.run_generation)
+                  .option("checkpointLocation", join_uri(self.checkpoint, "offsets"))
+                  .queryName(f"OryxBatchLayer-{topic_name(self.config, 'input')}"))
+        if self.config["oryx.batch.streaming.trigger"] == "available-now":
+            writer = writer.trigger(availableNow=True)
+        else:
+            writer = writer.trigger(processingTime=f"{self.config['oryx.batch.streaming.generation-interval-sec']} seconds")
+        log.info("batch layer on Spark: input %s, data in %s, models in %s", topic_name(self.config, "input"),
+                 self.data_dir, self.model_dir)
+        return writer.start()
+
+    def run_generation(self, batch: DataFrame, batch_id: int) -> None:
+        """foreachBatch: store the batch as ``<data-dir>/oryx-<ts>.data/``, then build and publish a model from all data."""
+        marker_uri = join_uri(self.checkpoint, "generations", f"{batch_id}.json")
+        marker = json.loads(self.model_storage.read_text(marker_uri)) if self.model_storage.exists(marker_uri) else None
+        if marker is not None and marker["state"] == DONE:
+            log.info("batch %d was generation %d, already done; skipping its replay", batch_id, marker["timestamp_ms"])
+            return
+        if marker is None and batch.isEmpty():
+            log.info("No data in current generation's input; nothing to do")
+            delete_old(self.config)
+            return
+        timestamp_ms = int(marker["timestamp_ms"]) if marker else int(time.time() * 1000)
+        self._mark(marker_uri, batch_id, timestamp_ms, STARTED)
+        generation = join_uri(self.data_dir, generation_dir_name(timestamp_ms))
+        past = [u for u in generation_dirs(self.data_storage, self.data_dir) if name_of(u) != name_of(generation)]
+        batch.write.mode("overwrite").parquet(generation)
+        new_data = self.spark.read.parquet(generation).select("key", "value").withColumn("gen", F.lit(timestamp_ms))
+        past_data = self._read_past(past)
+        log.info("generation %d (batch %d): stored the input in %s; %d earlier generation(s)", timestamp_ms, batch_id,
+                 generation, len(past))
+        producer = open_producer(self.config, "update") if self.config["oryx.update-topic.broker"] is not None else None
+        try:
+            self.update.run_update(timestamp_ms, *self._inputs(new_data, past_data), self.model_dir, producer)
+        finally:
+            if producer is not None:
+                producer.close()
+        self._mark(marker_uri, batch_id, timestamp_ms, DONE)
+        self.generations += 1
+        delete_old(self.config)
+
+    def _read_past(self, generations: list[str]) -> DataFrame | None:
+        if not generations:
+            return None
+        frame = self.spark.read.parquet(*generations).select("key", "value", F.col("_metadata.file_path").alias("path"))
+        stamp = F.regexp_extract("path", r"oryx-(\d+)\.data", 1).cast("long")
+        return frame.select("key", "value", stamp.alias("gen"))
+
+    def _inputs(self, new_data: DataFrame, past_data: DataFrame | None) -> tuple[Any, Any]:
+        """DataFrames for a Spark-aware update, Arrow tables (key, value) for any other."""
+        if getattr(self.update, "takes_dataframes", False):
+            return new_data, past_data
+        return (new_data.select("key", "value").toArrow().cast(INPUT_SCHEMA),
+                past_data.select("key", "value").toArrow().cast(INPUT_SCHEMA) if past_data is not None else None)
+
+    def _mark(self, uri: str, batch_id: int, timestamp_ms: int, state: str) -> None:
+        self.model_storage.write_text(uri, json.dumps({"batch_id": batch_id, "timestamp_ms": timestamp_ms, "state": state}))

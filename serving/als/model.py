@@ -1,0 +1,207 @@
+"""ALSServingModel: user (X) and item (Y) vectors, known items, expected IDs and the Y'Y solver, safe for concurrent reads."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable
+
+import numpy as np
+
+from oryxpy.als import Solver, SolverCache
+from oryxpy.lsh import LocalitySensitiveHash
+from serving.als.batch import ScanBatcher
+from serving.als.rwlock import RWLock
+from serving.als.vectors import VectorStore
+
+
+def _gram_factor(store: VectorStore) -> np.ndarray | None:
+    """A k x k matrix R with R'R = V'V, so SolverCache's gram(R) is V'V without copying V to float64."""
+    g = store.gram()
+    if g is None:
+        return None
+    w, v = np.linalg.eigh(g)
+    return np.sqrt(np.clip(w, 0.0, None))[:, None] * v.T
+
+
+class ALSServingModel:
+    """The in-memory model. Writers (the update consumer) take the write lock per change; readers take the read lock.
+
+    Items live in one block per LSH bucket (one block when every bucket is scanned, i.e. sample rate 1.0).
+    Known items are tuples of interned item IDs per user: they only grow, except when a new MODEL drops IDs.
+    """
+
+    def __init__(self, features: int, implicit: bool, sample_rate: float = 1.0, lsh_seed: int | None = None):
+        self.features = features
+        self.implicit = implicit
+        self.lsh = LocalitySensitiveHash(sample_rate, features, seed=lsh_seed)
+        buckets = 1 if self.lsh.scans_all else self.lsh.num_buckets
+        self.X = VectorStore(features)
+        self.Y = VectorStore(features, buckets, self.lsh.indices_for)
+        self.known: dict[str, tuple[str, ...]] = {}
+        self.expected_users: set[str] = set()
+        self.expected_items: set[str] = set()
+        self.lock = RWLock()
+        self.version = 0  # bumped by every change; keys the caches below
+        self._counts_cache: dict[str, tuple[int, Counter[str]]] = {}
+        self.yty = SolverCache(self._yty_factor, "Y'Y")
+        self.batcher = ScanBatcher()
+
+    # ---- writes (called by the manager from the update consumer thread) ----
+
+    def set_user_vector(self, user: str, vector: np.ndarray) -> None:
+        with self.lock.write():
+            self.X.set(user, vector)
+            if user in self.expected_users:
+                self.expected_users.discard(user)
+                if not self.expected_users:
+                    self.expected_users = set()  # free the table of a large emptied set
+            self.version += 1
+
+    def set_item_vector(self, item: str, vector: np.ndarray) -> None:
+        with self.lock.write():
+            self.Y.set(item, vector)
+            if item in self.expected_items:
+                self.expected_items.discard(item)
+                if not self.expected_items:
+                    self.expected_items = set()
+            self.version += 1
+        self.yty.set_dirty()
+
+    def add_known_items(self, user: str, items: Iterable[str]) -> None:
+        with self.lock.write():
+            user = self.X.canonical(user) or user
+            self.known[user] = _union(self.known.get(user, ()), (self.Y.canonical(i) or sys.intern(i) for i in items))
+            self.version += 1
+
+    def on_new_model_ids(self, users: Collection[str], items: Collection[str], implicit: bool) -> None:
+        """A new MODEL: keep known items, users and items that it lists or that arrived since the last MODEL; expect the rest."""
+        user_set = users if isinstance(users, set | frozenset) else set(users)
+        item_set = items if isinstance(items, set | frozenset) else set(items)
+        with self.lock.write():
+            self.implicit = implicit
+            x_recent, y_recent = self.X.recent, self.Y.recent
+            kept: dict[str, tuple[str, ...]] = {}
+            for user, known in self.known.items():
+                if user in user_set or user in x_recent:
+                    kept[user] = tuple(i for i in known if i in item_set or i in y_recent)
+            self.known = kept
+            self.X.retain_recent_and(user_set)
+            self.Y.retain_recent_and(item_set)
+            self.expected_users = {u for u in user_set if u not in self.X}
+            self.expected_items = {i for i in item_set if i not in self.Y}
+            self.version += 1
+        self.yty.set_dirty()
+
+    def bulk_load_items(self, ids: list[str], matrix: np.ndarray) -> None:
+        """Load many item vectors at once (MODEL-REF); the store is rebuilt aside, then swapped in."""
+        store = self.Y.merged_with(ids, matrix)  # only the consumer thread writes, so reading Y unlocked is safe
+        with self.lock.write():
+            self.Y = store
+            self.expected_items = _minus(self.expected_items, ids)
+            self.version += 1
+        self.yty.set_dirty()
+
+    def bulk_load_users(self, ids: list[str], matrix: np.ndarray, known: list[list[str]] | None) -> None:
+        """Load many user vectors and their known items at once (MODEL-REF)."""
+        store = self.X.merged_with(ids, matrix)
+        new_known = dict(self.known)
+        canon = {i: i for i in self.Y.where}  # item IDs as the objects Y holds, so each ID is stored once
+        for user, items in zip(ids, known or (), strict=False):
+            if items:
+                items = map(canon.get, items, items)
+                old = new_known.get(user)
+                new_known[user] = tuple(dict.fromkeys(items)) if old is None else _union(old, items)
+        with self.lock.write():
+            self.X = store
+            self.known = new_known
+            self.expected_users = _minus(self.expected_users, ids)
+            self.version += 1
+
+    # ---- reads ----
+
+    def fraction_loaded(self) -> float:
+        """(|X| + |Y|) / (|X| + |Y| + expected users + expected items), or 1.0 if nothing is expected."""
+        with self.lock.read():
+            loaded = len(self.X) + len(self.Y)
+            expected = len(self.expected_users) + len(self.expected_items)
+        return 1.0 if loaded + expected == 0 else loaded / (loaded + expected)
+
+    def user_vector(self, user: str) -> np.ndarray | None:
+        with self.lock.read():
+            return self.X.get(user)
+
+    def item_vector(self, item: str) -> np.ndarray | None:
+        with self.lock.read():
+            return self.Y.get(item)
+
+    def item_vectors(self, items: Iterable[str]) -> list[np.ndarray | None]:
+        with self.lock.read():
+            return [self.Y.get(i) for i in items]
+
+    def known_items(self, user: str) -> tuple[str, ...]:
+        with self.lock.read():
+            return self.known.get(user, ())
+
+    def known_item_vectors(self, user: str) -> list[tuple[str, np.ndarray]]:
+        """(item, vector) for the user's known items that have vectors."""
+        with self.lock.read():
+            pairs = [(i, self.Y.get(i)) for i in self.known.get(user, ())]
+        return [(i, v) for i, v in pairs if v is not None]
+
+    def user_ids(self) -> list[str]:
+        with self.lock.read():
+            return self.X.ids()
+
+    def item_ids(self) -> list[str]:
+        with self.lock.read():
+            return self.Y.ids()
+
+    def user_counts(self) -> Counter[str]:
+        """User -> number of known items."""
+        return self._counts("users", lambda: Counter({u: len(k) for u, k in self.known.items()}))
+
+    def item_counts(self) -> Counter[str]:
+        """Item -> number of users that know it."""
+        return self._counts("items", lambda: Counter(itertools.chain.from_iterable(self.known.values())))
+
+    def _counts(self, name: str, compute: Callable[[], Counter[str]]) -> Counter[str]:
+        with self.lock.read():
+            cached = self._counts_cache.get(name)
+            if cached is not None and cached[0] == self.version:
+                return cached[1]
+            version, counts = self.version, compute()
+        self._counts_cache[name] = (version, counts)
+        return counts
+
+    def yty_solver(self, blocking: bool = True) -> Solver | None:
+        """The latest Y'Y solver (blocking waits for the first); None when Y is empty or singular."""
+        return self.yty.get(blocking)
+
+    def _yty_factor(self) -> np.ndarray | None:
+        with self.lock.read():
+            return _gram_factor(self.Y)
+
+    def nbytes(self) -> int:
+        """Bytes of the vector arrays (X and Y blocks, norms and ID pointers)."""
+        return self.X.nbytes() + self.Y.nbytes()
+
+    def __repr__(self) -> str:
+        return (f"ALSServingModel[features:{self.features}, implicit:{self.implicit}, X:{len(self.X)} users, "
+                f"Y:{len(self.Y)} items, fraction loaded:{self.fraction_loaded():.3f}]")
+
+
+def _minus(expected: set[str], loaded: list[str]) -> set[str]:
+    """``expected`` without ``loaded``, as a new set (a set never shrinks its table as items are removed)."""
+    if not expected:
+        return set()
+    loaded_set = set(loaded)
+    return {i for i in expected if i not in loaded_set}
+
+
+def _union(old: tuple[str, ...], new: Iterable[str]) -> tuple[str, ...]:
+    """``old`` followed by the items of ``new`` it lacks."""
+    present = old if len(old) < 16 else set(old)
+    added = tuple(i for i in dict.fromkeys(new) if i not in present)
+    return old + added if added else old

@@ -1,0 +1,128 @@
+"""Queries over the serving model: top-N over LSH candidate buckets (vectorized), cosines and anonymous fold-in."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import numpy as np
+
+from oryxpy.als import compute_updated_xu
+from oryxpy.errors import ModelNotReady
+from serving import rescorer as rescoring
+from serving.als.model import ALSServingModel
+from serving.als.vectors import Block
+
+
+def select_top(scores: np.ndarray, how_many: int) -> np.ndarray:
+    """Indices of the ``how_many`` highest scores, best first; NaN and -inf (excluded) never qualify."""
+    if np.isnan(scores).any():
+        scores = np.where(np.isnan(scores), -np.inf, scores)
+    if how_many < len(scores):
+        cut = len(scores) - how_many
+        top = np.argpartition(scores, cut)[cut:]
+    else:
+        top = np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return top[scores[top] > -np.inf]
+
+
+def _scan(model: ALSServingModel, parts: list[tuple[int, Block]], starts: np.ndarray, target: np.ndarray,
+          cosine: bool) -> np.ndarray:
+    """float32 scores of every vector of the candidate blocks, concatenated; one block (exact search) is scanned
+    through the model's batcher, so concurrent requests share one pass over the item matrix."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if len(parts) == 1 and model.Y.buckets == 1:
+            block = parts[0][1]
+            scores = model.batcher.scores(block.matrix[: block.n], target)
+            if cosine:
+                scores /= block.norms[: block.n]
+            return scores
+        scores = np.empty(int(starts[-1]), dtype=np.float32)
+        for (_, block), start in zip(parts, starts, strict=False):
+            np.matmul(block.matrix[: block.n], target, out=scores[start : start + block.n])
+            if cosine:
+                scores[start : start + block.n] /= block.norms[: block.n]
+        return scores
+
+
+def top_n(
+    model: ALSServingModel,
+    target: np.ndarray,
+    how_many: int,
+    exclude: Collection[str] = (),
+    rescorer: Any = None,
+    cosine: bool = False,
+) -> list[tuple[str, float]]:
+    """The best items for ``target`` among the LSH candidate buckets: dot products (or cosines, ``target`` being a
+    unit vector), except ``exclude``, through ``rescorer``. Scanning is float32; reported scores are recomputed in
+    double precision as Oryx reports them."""
+    target64 = np.asarray(target, dtype=np.float64)
+    target32 = target64.astype(np.float32)
+    with model.lock.read():
+        store = model.Y
+        buckets = [0] if store.buckets == 1 else model.lsh.candidate_indices(target64)
+        parts = list(store.live_blocks(buckets))
+        if not parts or how_many <= 0:
+            return []
+        sizes = [block.n for _, block in parts]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        scores = _scan(model, parts, starts, target32, cosine)
+        where = {bucket: int(start) for (bucket, _), start in zip(parts, starts, strict=False)}
+        for item in exclude:
+            loc = store.locate(item)
+            if loc is not None and loc[0] in where:
+                scores[where[loc[0]] + loc[1]] = -np.inf
+        if rescorer is not None:
+            ids = np.concatenate([block.ids[: block.n] for _, block in parts])
+            scores = rescoring.apply(rescorer, ids, scores)
+        chosen = select_top(scores, how_many)
+        part_of = np.searchsorted(starts, chosen, side="right") - 1
+        results = []
+        for index, p in zip(chosen.tolist(), part_of.tolist(), strict=True):
+            block = parts[p][1]
+            vector = block.matrix[index - starts[p]].astype(np.float64)
+            value = float(vector @ target64)
+            if cosine:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    value = float(np.float64(value) / np.linalg.norm(vector))
+            results.append((str(block.ids[index - starts[p]]), value))
+    if rescorer is not None:
+        results = [(i, float(rescorer.rescore(i, v))) for i, v in results]
+        results = [(i, v) for i, v in results if not math.isnan(v)]
+    results.sort(key=lambda r: -r[1])
+    return results
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """cos(a, b) in double precision (NaN if either is zero)."""
+    a64, b64 = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(a64 @ b64 / (np.linalg.norm(a64) * np.linalg.norm(b64)))
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """a . b accumulated in double precision, as Oryx's VectorMath.dot."""
+    return float(np.asarray(a, dtype=np.float64) @ np.asarray(b, dtype=np.float64))
+
+
+def unit_sum(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    """The direction of the sum of vectors (the /similarity target)."""
+    total = np.sum(np.asarray(vectors, dtype=np.float64), axis=0)
+    norm = np.linalg.norm(total)
+    return total / norm if norm > 0 else total
+
+
+def fold_in(model: ALSServingModel, pairs: Sequence[tuple[str, float]], xu: np.ndarray | None) -> np.ndarray | None:
+    """Oryx's buildTemporaryUserVector: fold each (item, value) into ``xu`` in order with the Y'Y solver; unknown items
+    and no-op values are skipped. None only when ``xu`` is None and nothing changed."""
+    solver = model.yty_solver(blocking=True)
+    if solver is None:
+        raise ModelNotReady("No solver available for model yet")
+    vectors = model.item_vectors(item for item, _ in pairs)
+    for (_, value), yi in zip(pairs, vectors, strict=True):
+        updated = compute_updated_xu(solver, value, xu, yi, model.implicit)
+        if updated is not None:
+            xu = updated
+    return xu

@@ -1,0 +1,74 @@
+"""Response bodies as Oryx writes them: CSV (default; Java number text) or JSON, chosen by the Accept header."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from fastapi import Request, Response
+
+from oryxpy.javafmt import java_double
+
+CSV_TYPES = ("text/plain", "text/csv")
+JSON_TYPE = "application/json"
+_SPECIAL = (",", '"', "\n", "\r")
+
+
+def wants_json(request: Request) -> bool:
+    """True when Accept prefers application/json over text/plain and text/csv (no Accept or */* -> CSV)."""
+    best, best_q = "text/plain", -1.0
+    for part in request.headers.get("accept", "").split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media in (*CSV_TYPES, JSON_TYPE, "text/*", "application/*") and q > best_q:
+            best, best_q = media, q
+    return best in (JSON_TYPE, "application/*")
+
+
+def _csv_field(text: str) -> str:
+    if any(c in text for c in _SPECIAL):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _respond(request: Request, json_body: object, csv_lines: Sequence[str]) -> Response:
+    if wants_json(request):
+        body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+        return Response(body, media_type=JSON_TYPE)
+    media = "text/csv" if "text/csv" in request.headers.get("accept", "") else "text/plain"
+    return Response("".join(line + "\n" for line in csv_lines), media_type=media)
+
+
+def id_values(request: Request, pairs: Sequence[tuple[str, float]]) -> Response:
+    """``[{"id":..,"value":..}]`` or CSV lines ``id,value``."""
+    return _respond(request, [{"id": i, "value": v} for i, v in pairs],
+                    [f"{_csv_field(i)},{java_double(v)}" for i, v in pairs])
+
+
+def id_counts(request: Request, pairs: Sequence[tuple[str, int]]) -> Response:
+    """``[{"id":..,"count":..}]`` or CSV lines ``id,count``."""
+    return _respond(request, [{"id": i, "count": c} for i, c in pairs], [f"{_csv_field(i)},{c}" for i, c in pairs])
+
+
+def values(request: Request, numbers: Sequence[float]) -> Response:
+    """``[0.1,0.2]`` or one number per line."""
+    return _respond(request, [float(x) for x in numbers], [java_double(x) for x in numbers])
+
+
+def value(request: Request, number: float) -> Response:
+    """A bare number."""
+    if wants_json(request):
+        return Response(json.dumps(float(number), allow_nan=True), media_type=JSON_TYPE)
+    return _respond(request, None, [java_double(number)])
+
+
+def ids(request: Request, id_list: Sequence[str | None]) -> Response:
+    """``["a","b"]`` or one ID per line (a missing ID is ``null`` in JSON, an empty line in CSV)."""
+    return _respond(request, list(id_list), [_csv_field(i) if i is not None else "" for i in id_list])

@@ -1,0 +1,55 @@
+"""What the write endpoints share: the read-only check, raw-path IDs and acknowledged sends to the input topic."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from urllib.parse import unquote
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from oryxpy.errors import InvalidInput, NotFound, ReadOnly
+from oryxpy.topics import TopicProducer, input_message_key
+from serving.state import ServingState
+
+SEND_CHUNK = 10000
+
+
+def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds, the timestamp of records that carry none."""
+    return int(time.time() * 1000)
+
+
+def writable_producer(state: ServingState) -> TopicProducer:
+    """The input-topic producer; ReadOnly (403) when the serving layer is read-only."""
+    if state.read_only or state.producer is None:
+        raise ReadOnly("Serving Layer is read-only")
+    return state.producer
+
+
+def raw_segments(request: Request, decoded_tail: str, count: int) -> list[str]:
+    """The last ``count`` path segments, split on the raw path so that IDs may hold ``/`` sent as %2F.
+
+    ``decoded_tail`` is what the route matched after its fixed prefix; NotFound (404) when it is not made of
+    exactly ``count`` raw segments, InvalidInput (400) when a segment is not UTF-8 once percent-decoded.
+    """
+    raw = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    segments = raw.split(b"?", 1)[0].decode("latin-1").split("/")
+    for n in range(1, len(segments) + 1):
+        if "/".join(unquote(s, errors="replace") for s in segments[-n:]) != decoded_tail:
+            continue
+        if n != count:
+            break
+        try:
+            return [unquote(s, errors="strict") for s in segments[-n:]]
+        except UnicodeDecodeError:
+            raise InvalidInput(f"path /{decoded_tail} is not valid UTF-8 once percent-decoded") from None
+    raise NotFound(f"expected {count} path segments after the endpoint, got /{decoded_tail}")
+
+
+async def send_records(producer: TopicProducer, records: Sequence[str]) -> None:
+    """Send input-topic records with Oryx's keys, in chunks, returning once the topic acknowledged them all."""
+    for start in range(0, len(records), SEND_CHUNK):
+        chunk = [(input_message_key(r), r) for r in records[start:start + SEND_CHUNK]]
+        await run_in_threadpool(producer.send_all, chunk)

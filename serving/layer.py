@@ -1,0 +1,52 @@
+"""Runs the serving layer: the REST API on uvicorn (HTTP on port, or HTTPS on secure-port), stopped gracefully by signals."""
+
+from __future__ import annotations
+
+import logging
+
+import threadpoolctl
+import uvicorn
+
+from oryxpy.config import Config
+from oryxpy.errors import ConfigError, OryxError
+from serving.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+def server_config(config: Config) -> uvicorn.Config:
+    """uvicorn settings from oryx.serving.api.*: HTTPS on secure-port when cert-file and key-file are set."""
+    cert, key = config["oryx.serving.api.cert-file"], config["oryx.serving.api.key-file"]
+    if bool(cert) != bool(key):
+        raise ConfigError("oryx.serving.api.cert-file and oryx.serving.api.key-file must be set together")
+    secure = bool(cert)
+    return uvicorn.Config(
+        create_app(config),
+        host=config["oryx.serving.api.host"],
+        port=config["oryx.serving.api.secure-port" if secure else "oryx.serving.api.port"],
+        ssl_certfile=cert if secure else None,
+        ssl_keyfile=key if secure else None,
+        lifespan="on",
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def limit_blas_threads(config: Config) -> None:
+    """Cap BLAS threads process-wide: concurrent requests, not one request's matrix product, should use the cores."""
+    threads = int(config["oryx.serving.blas-threads"])
+    if threads > 0:
+        threadpoolctl.threadpool_limits(threads, user_api="blas")
+
+
+def run(config: Config) -> None:
+    """Serve until SIGINT/SIGTERM, then finish in-flight requests and stop the update consumer."""
+    limit_blas_threads(config)
+    uv = server_config(config)
+    scheme = "https" if uv.ssl_certfile else "http"
+    log.info("serving layer on %s://%s:%d%s", scheme, uv.host, uv.port, uv.app.state.context_path)  # type: ignore[union-attr]
+    server = uvicorn.Server(uv)
+    server.run()
+    if not server.started:
+        raise OryxError(f"the serving layer could not start on {uv.host}:{uv.port} (see the log above)")

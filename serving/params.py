@@ -1,0 +1,107 @@
+"""Request parsing shared by the read endpoints: raw path segments (IDs may hold '/'), paging, flags, the ready model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from fastapi import Depends, Query, Request
+
+from oryxpy.errors import InvalidInput, ModelNotReady, NotFound
+from serving.als.model import ALSServingModel
+from serving.state import ServingState, get_state
+
+MAX_RESULTS = 100000
+
+HowMany = Annotated[str, Query(description="how many results (integer, 1 to 100000)")]
+Offset = Annotated[str, Query(description="how many top results to skip (integer, 0 to 100000)")]
+ConsiderKnown = Annotated[str, Query(description="true to allow the user's known items in the results")]
+RescorerParams = Annotated[list[str] | None, Query(description="arguments for the rescorer provider (repeatable)")]
+State = Annotated[ServingState, Depends(get_state)]
+
+
+def _decode(raw: str) -> str:
+    try:
+        return unquote(raw, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"path segment {raw!r} is not valid UTF-8 once percent-decoded") from None
+
+
+def raw_segments(request: Request) -> list[str]:
+    """The still percent-encoded path segments after the route's fixed prefix (so ``%2F`` stays inside its segment)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    path = raw.split(b"?", 1)[0].decode("latin-1")
+    fixed_part = request.scope["route"].path.split("{", 1)[0].strip("/")
+    context = str(getattr(request.app.state, "context_path", "/")).strip("/")
+    if context and not (fixed_part + "/").startswith(context + "/"):  # routes may or may not carry the prefix
+        fixed_part = f"{context}/{fixed_part}"
+    fixed = 1 + len(fixed_part.split("/"))  # the empty segment before the first '/', then the fixed ones
+    return [s for s in path.split("/")[fixed:] if s]
+
+
+def path_ids(request: Request) -> list[str]:
+    """The decoded ID segments of the request path."""
+    return [_decode(s) for s in raw_segments(request)]
+
+
+def exact_ids(request: Request, count: int) -> list[str]:
+    """Exactly ``count`` decoded ID segments, else 404 (as no route of Oryx would match)."""
+    ids = path_ids(request)
+    if len(ids) != count:
+        raise NotFound(f"expected {count} ID segment(s) in {request.url.path}")
+    return ids
+
+
+def path_id_values(request: Request, start: int = 0) -> list[tuple[str, float]]:
+    """Segments ``id`` or ``id=value`` (value default 1.0) from segment ``start`` on; a literal '=' in an ID is written %3D."""
+    pairs = []
+    for segment in raw_segments(request)[start:]:
+        raw_id, eq, raw_value = segment.partition("=")
+        if not eq:
+            pairs.append((_decode(raw_id), 1.0))
+            continue
+        text = _decode(raw_value)
+        try:
+            pairs.append((_decode(raw_id), float(text)))
+        except ValueError:
+            raise InvalidInput(f"bad value {text!r} for item {_decode(raw_id)}: not a number") from None
+    return pairs
+
+
+def _integer(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be an integer") from None
+
+
+def paging(how_many: str, offset: str) -> tuple[int, int]:
+    """Oryx's checkHowManyOffset: 0 < howMany, 0 <= offset, howMany + offset <= 100000 (400 otherwise)."""
+    n, skip = _integer("howMany", how_many), _integer("offset", offset)
+    if n <= 0:
+        raise InvalidInput("howMany must be positive")
+    if skip < 0:
+        raise InvalidInput("offset must be nonnegative")
+    if n > MAX_RESULTS or skip > MAX_RESULTS or n + skip > MAX_RESULTS:
+        raise InvalidInput("howMany + offset is too large")
+    return n, skip
+
+
+def flag(text: str | None) -> bool:
+    """A boolean query parameter as JAX-RS reads it: "true" (any case) is true, anything else false."""
+    return text is not None and text.strip().lower() == "true"
+
+
+def ready_model(state: ServingState) -> ALSServingModel:
+    """The current model, or 503 while there is none or it is loaded below min-model-load-fraction."""
+    manager = state.manager
+    model = manager.get_model()
+    is_ready = getattr(manager, "is_ready", None)
+    if model is None or (is_ready is not None and not is_ready()):
+        raise ModelNotReady("")
+    return model  # type: ignore[no-any-return]
+
+
+def provider(state: ServingState) -> Any:
+    """The rescorer provider (None when none is configured)."""
+    return getattr(state.manager, "rescorer_provider", None)

@@ -1,0 +1,42 @@
+"""Explanation endpoints: /because and /mostSurprising."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from oryxpy.errors import NotFound
+from serving import formats
+from serving.als.queries import cosine, dot
+from serving.params import HowMany, Offset, State, exact_ids, paging, ready_model
+
+router = APIRouter(tags=["explain"])
+
+
+@router.get("/because/{userAndItem:path}")
+def because(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0") -> Response:
+    """The user's known items most similar (cosine) to the item, most similar first; 404 for an unknown user or item."""
+    n, skip = paging(howMany, offset)
+    model = ready_model(state)
+    user, item = exact_ids(request, 2)
+    item_vector = model.item_vector(item)
+    if item_vector is None:
+        raise NotFound(item)
+    if model.user_vector(user) is None:
+        raise NotFound(user)
+    scored = [(known, cosine(vector, item_vector)) for known, vector in model.known_item_vectors(user)]
+    scored.sort(key=lambda kv: -kv[1])
+    return formats.id_values(request, scored[skip : skip + n])
+
+
+@router.get("/mostSurprising/{userID:path}")
+def most_surprising(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0") -> Response:
+    """The user's known items with the lowest estimated strength (dot product), least expected first."""
+    n, skip = paging(howMany, offset)
+    model = ready_model(state)
+    (user,) = exact_ids(request, 1)
+    xu = model.user_vector(user)
+    if xu is None:
+        raise NotFound(user)
+    scored = [(known, dot(xu, vector)) for known, vector in model.known_item_vectors(user)]
+    scored.sort(key=lambda kv: kv[1])
+    return formats.id_values(request, scored[skip : skip + n])

@@ -1,0 +1,108 @@
+"""POST /ingest: validate every line of a (possibly compressed or multipart) body, then send them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import PlainTextResponse
+from python_multipart.multipart import parse_options_header
+from starlette.concurrency import run_in_threadpool
+
+from oryxpy.errors import InvalidInput
+from oryxpy.records import ingest_record
+from serving.io_body import (
+    BodyTooLarge,
+    Budget,
+    Text,
+    charset_of,
+    decode_content_encoding,
+    decode_text,
+    iter_lines,
+    parse_multipart,
+    part_texts,
+    read_raw,
+)
+from serving.io_write import now_ms, send_records, writable_producer
+from serving.params import State
+
+router = APIRouter()
+
+LINE_TYPES = frozenset({"", "text/plain", "text/csv", "application/json", "application/octet-stream",
+                        "application/x-www-form-urlencoded"})
+
+_LINES_SCHEMA = {"type": "string", "example": "u1,i1,2.5\nu2,i1\n[\"u3\",\"i2\",\"1\",\"1420070400000\"]\n"}
+_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "description": "Lines `user,item[,strength[,timestamp_ms]]` as CSV or JSON arrays; `Content-Encoding: gzip` or "
+                       "`deflate` accepted; multipart parts may be plain, gzip (`application/gzip`) or zip (`application/zip`).",
+        "content": {
+            "text/plain": {"schema": _LINES_SCHEMA},
+            "text/csv": {"schema": _LINES_SCHEMA},
+            "application/json": {"schema": _LINES_SCHEMA},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "ingestedFile": {"type": "string", "format": "binary"}}}},
+        },
+    },
+    "responses": {"400": {"description": "a line is invalid; nothing was sent"},
+                  "403": {"description": "read-only"}, "413": {"description": "body too large"}},
+}
+
+
+def texts_of(body: bytes, content_type: str, encoding: str, limit: int) -> list[Text]:
+    """Decode a whole request body into the text pieces whose lines are to be ingested.
+
+    The limit applies at each stage: the body after Content-Encoding, then the parts' contents after gunzip/unzip.
+    """
+    media = parse_options_header(content_type)[0].decode("latin-1").lower()
+    data = decode_content_encoding(body, encoding, Budget(limit))
+    if media == "multipart/form-data":
+        parts = parse_multipart(data, content_type)
+        if not parts:
+            raise InvalidInput("No parts")
+        budget = Budget(limit)
+        return [text for number, part in enumerate(parts, start=1) for text in part_texts(part, number, budget)]
+    return [Text("", decode_text(data, charset_of(content_type), "request body"))]
+
+
+def records_of(texts: list[Text], timestamp_ms: int, max_record_bytes: int) -> list[str]:
+    """Every line as input-topic text; the first bad one raises InvalidInput naming where it is."""
+    records = []
+    for text in texts:
+        where = f"{text.source} " if text.source else ""
+        for number, line in enumerate(iter_lines(text.text), start=1):
+            try:
+                if not line.strip():
+                    raise InvalidInput("blank line, expected at least user,item")
+                record = ingest_record(line, timestamp_ms)
+                if len(record) * 4 > max_record_bytes and len(record.encode("utf-8")) > max_record_bytes:
+                    raise InvalidInput(f"record larger than the topic's maximum message size of {max_record_bytes} bytes")
+                records.append(record)
+            except InvalidInput as exc:
+                raise InvalidInput(f"{where}line {number}: {exc}; nothing was sent") from None
+    return records
+
+
+def parse_body(body: bytes, content_type: str, encoding: str, limit: int, max_record_bytes: int) -> list[str]:
+    """Body bytes to validated records (CPU-bound: run off the event loop)."""
+    return records_of(texts_of(body, content_type, encoding, limit), now_ms(), max_record_bytes)
+
+
+@router.post("/ingest", status_code=204, response_class=Response, openapi_extra=_OPENAPI)
+async def ingest(request: Request, state: State) -> Response:
+    """Validate every line of the body, then send them all to the input topic (nothing is sent if one is bad)."""
+    producer = writable_producer(state)
+    content_type = request.headers.get("content-type", "")
+    media = parse_options_header(content_type)[0].decode("latin-1").lower()
+    if media not in LINE_TYPES and media != "multipart/form-data":
+        raise HTTPException(415, f"unsupported Content-Type {media!r}: use text/plain, text/csv, application/json or multipart/form-data")
+    limit = int(state.config["oryx.serving.api.max-body-bytes"])
+    try:
+        body = await read_raw(request, limit)
+        records = await run_in_threadpool(parse_body, body, content_type, request.headers.get("content-encoding", ""), limit,
+                                          int(state.config["oryx.update-topic.message.max-size"]))
+    except BodyTooLarge as exc:
+        return PlainTextResponse(str(exc), status_code=413)
+    await send_records(producer, records)
+    return Response(status_code=204)

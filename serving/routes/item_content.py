@@ -1,0 +1,63 @@
+"""POST /item/{itemID}: an item's content attributes (a JSON object) to the input topic, as an item-content record."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from oryxpy.content import content_record, validate_content
+from oryxpy.errors import InvalidInput
+from serving.io_body import BodyTooLarge, Budget, charset_of, decode_content_encoding, decode_text, read_raw
+from serving.io_write import raw_segments, send_records, writable_producer
+from serving.params import State
+from serving.state import ServingState
+
+router = APIRouter()
+
+_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "the item's attributes: strings (free text), numbers, booleans or lists of strings "
+                       "(categorical values); a later POST for the item replaces them",
+        "content": {"application/json": {"schema": {"type": "object", "example": {
+            "title": "Toy Story (1995)", "genres": ["Animation", "Comedy"], "tags": ["pixar"]}}}},
+    },
+    "responses": {"400": {"description": "bad JSON or attributes"}, "403": {"description": "read-only"},
+                  "413": {"description": "body too large"}},
+}
+
+
+async def _post(request: Request, state: ServingState, tail: str) -> Response:
+    [item] = raw_segments(request, tail, 1)
+    if item == "":
+        raise InvalidInput("empty item ID")
+    producer = writable_producer(state)
+    limit = int(state.config["oryx.serving.api.max-body-bytes"])
+    try:
+        body = await read_raw(request, limit)
+        data = decode_content_encoding(body, request.headers.get("content-encoding", ""), Budget(limit))
+    except BodyTooLarge as exc:
+        return PlainTextResponse(str(exc), status_code=413)
+    text = decode_text(data, charset_of(request.headers.get("content-type", "")), "request body")
+    try:
+        attributes = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"content of item {item!r} is not valid JSON ({exc.msg} at line {exc.lineno} "
+                           f"column {exc.colno})") from None
+    await send_records(producer, [content_record(validate_content(item, attributes))])
+    return Response(status_code=204)
+
+
+@router.post("/item/{itemID}", status_code=204, response_class=Response, openapi_extra=_OPENAPI)
+async def post_item(itemID: str, request: Request, state: State) -> Response:  # noqa: N803
+    """Send the item's content record once the input topic acknowledged it (the two-tower model uses it)."""
+    return await _post(request, state, itemID)
+
+
+@router.post("/item/{tail:path}", status_code=204, response_class=Response, include_in_schema=False)
+async def post_item_encoded(tail: str, request: Request, state: State) -> Response:
+    """POST /item for IDs holding an encoded slash (%2F), which the decoded path splits apart."""
+    return await _post(request, state, tail)

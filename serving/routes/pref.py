@@ -1,0 +1,95 @@
+"""POST and DELETE /pref/{userID}/{itemID}: one interaction, or its deletion, to the input topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from oryxpy.errors import InvalidInput
+from oryxpy.records import format_record, normalize_strength
+from serving.io_body import (
+    BodyTooLarge,
+    Budget,
+    charset_of,
+    decode_content_encoding,
+    decode_text,
+    iter_lines,
+    read_raw,
+)
+from serving.io_write import now_ms, raw_segments, send_records, writable_producer
+from serving.params import State
+from serving.state import ServingState
+
+router = APIRouter()
+
+_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "description": "first line = strength (a finite number); empty means 1",
+        "content": {mt: {"schema": {"type": "string", "example": "2.5"}} for mt in ("text/plain", "text/csv", "application/json")},
+    },
+    "responses": {"400": {"description": "bad strength or ID"}, "403": {"description": "read-only"}},
+}
+
+
+def pref_ids(request: Request, tail: str) -> tuple[str, str]:
+    """User and item IDs from the raw path (so that either may contain ``/`` sent as %2F)."""
+    user, item = raw_segments(request, tail, 2)
+    if user == "" or item == "":
+        raise InvalidInput(f"empty {'user' if user == '' else 'item'} ID")
+    return user, item
+
+
+async def _strength(request: Request, limit: int) -> str:
+    """The normalized strength on the body's first line; "1.0" when there is none."""
+    body = await read_raw(request, limit)
+    data = decode_content_encoding(body, request.headers.get("content-encoding", ""), Budget(limit))
+    text = decode_text(data, charset_of(request.headers.get("content-type", "")), "request body")
+    first = next(iter_lines(text), "").strip()
+    return normalize_strength(first) if first else "1.0"
+
+
+async def _post(request: Request, state: ServingState, tail: str) -> Response:
+    """Send ``user,item,strength,now`` once the topic acknowledged it."""
+    user, item = pref_ids(request, tail)
+    producer = writable_producer(state)
+    try:
+        strength = await _strength(request, int(state.config["oryx.serving.api.max-body-bytes"]))
+    except BodyTooLarge as exc:
+        return PlainTextResponse(str(exc), status_code=413)
+    await send_records(producer, [format_record(user, item, strength, now_ms())])
+    return Response(status_code=204)
+
+
+async def _delete(request: Request, state: ServingState, tail: str) -> Response:
+    """Send the deletion ``user,item,,now`` once the topic acknowledged it."""
+    user, item = pref_ids(request, tail)
+    producer = writable_producer(state)
+    await send_records(producer, [format_record(user, item, "", now_ms())])
+    return Response(status_code=204)
+
+
+@router.post("/pref/{userID}/{itemID}", status_code=204, response_class=Response, openapi_extra=_OPENAPI)
+async def post_pref(userID: str, itemID: str, request: Request, state: State) -> Response:  # noqa: N803
+    """Send the interaction userID,itemID,strength,now; the body's first line is the strength (default 1)."""
+    return await _post(request, state, f"{userID}/{itemID}")
+
+
+@router.delete("/pref/{userID}/{itemID}", status_code=204, response_class=Response, responses=_OPENAPI["responses"])
+async def delete_pref(userID: str, itemID: str, request: Request, state: State) -> Response:  # noqa: N803
+    """Send the deletion userID,itemID,,now."""
+    return await _delete(request, state, f"{userID}/{itemID}")
+
+
+@router.post("/pref/{tail:path}", status_code=204, response_class=Response, include_in_schema=False)
+async def post_pref_encoded(tail: str, request: Request, state: State) -> Response:
+    """POST /pref for IDs holding an encoded slash (%2F), which the decoded path splits apart."""
+    return await _post(request, state, tail)
+
+
+@router.delete("/pref/{tail:path}", status_code=204, response_class=Response, include_in_schema=False)
+async def delete_pref_encoded(tail: str, request: Request, state: State) -> Response:
+    """DELETE /pref for IDs holding an encoded slash (%2F), which the decoded path splits apart."""
+    return await _delete(request, state, tail)

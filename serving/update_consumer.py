@@ -1,0 +1,96 @@
+"""The serving layer's update-topic consumer thread: replays the topic from the beginning into the model manager."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from oryxpy.config import Config
+from oryxpy.errors import OryxError
+from oryxpy.interfaces import ServingModelManager
+from oryxpy.messages import decode
+from oryxpy.topics import TopicConsumer, open_consumer
+
+log = logging.getLogger(__name__)
+
+LAG_INTERVAL_S = 1.0
+
+
+class UpdateConsumer:
+    """Polls the update topic (timeout doubling from 1 ms to 1 s while idle) and feeds each message to the manager.
+
+    A bad message is logged and skipped. If polling fails (broker gone) it logs, waits and retries. ``lag`` (messages
+    not yet consumed), ``consumed`` and ``errors`` are plain attributes for metrics.
+    """
+
+    def __init__(self, config: Config, manager: ServingModelManager):
+        self.config = config
+        self.manager = manager
+        self.lag = 0
+        self.consumed = 0
+        self.errors = 0
+        self._stop = threading.Event()
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="OryxServingLayerUpdateConsumerThread", daemon=True)
+
+    def start(self, wait_s: float = 10.0) -> None:
+        self._thread.start()
+        self._started.wait(wait_s)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        consumer: TopicConsumer | None = None
+        backoff = 1.0
+        try:
+            while not self._stop.is_set():
+                try:
+                    if consumer is None:
+                        consumer = open_consumer(self.config, "update", None, "earliest")
+                    self._started.set()
+                    self._loop(consumer)
+                except Exception:
+                    log.exception("update topic consumer failed; retrying in %.0f s", backoff)
+                    if consumer is not None:
+                        _close_quietly(consumer)
+                        consumer = None
+                    self._stop.wait(backoff)
+                    backoff = min(10.0, backoff * 2)
+        finally:
+            self._started.set()
+            if consumer is not None:
+                _close_quietly(consumer)
+
+    def _loop(self, consumer: TopicConsumer) -> None:
+        timeout = 0.001
+        next_lag = 0.0
+        while not self._stop.is_set():
+            records = consumer.poll(timeout_s=timeout, max_records=1000)
+            timeout = 0.001 if records else min(1.0, timeout * 2)
+            for record in records:
+                try:
+                    self.manager.consume(decode(record.key, record.value))
+                    self.consumed += 1
+                except Exception as exc:  # a bad message must not stop the layer
+                    self.errors += 1
+                    log.warning("skipping update message at %s/%d/%d (key %s): %s", record.topic, record.partition,
+                                record.offset, record.key, exc, exc_info=not isinstance(exc, OryxError))
+            now = time.monotonic()
+            if now >= next_lag:
+                self.lag = consumer.lag()
+                next_lag = now + LAG_INTERVAL_S
+
+
+def _close_quietly(consumer: TopicConsumer) -> None:
+    try:
+        consumer.close()
+    except Exception:  # closing a broken connection may fail too
+        log.debug("closing the update consumer failed", exc_info=True)

@@ -1,0 +1,1 @@
+"""The ALS speed model and its manager (Oryx's ALSSpeedModel / ALSSpeedModelManager)."""

@@ -1,0 +1,1 @@
+"""Two-tower (deep) model: speed model manager."""

@@ -1,0 +1,100 @@
+"""Hyper-parameter search: key typing, grid and random combinations, and a search that finds a planted rank."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from batch.als.update import ALSUpdate
+from batch.search import choose_combos, from_config
+from oryxpy.config import Config
+from oryxpy.errors import ConfigError
+from oryxpy.interfaces import INPUT_SCHEMA
+from oryxpy.storage import LocalStorage
+
+
+def test_key_decides_int_or_float(embedded_config: Config):
+    config = embedded_config.with_overrides({"oryx.als.hyperparams.features": 10.0, "oryx.als.hyperparams.alpha": [1, 40]})
+    features = from_config(config, "oryx.als.hyperparams.features", integer=True)
+    alpha = from_config(config, "oryx.als.hyperparams.alpha", integer=False)
+    assert features.values == (10,) and isinstance(features.values[0], int) and not features.is_range
+    assert alpha.is_range and alpha.values == (1.0, 40.0) and all(isinstance(v, float) for v in alpha.values)
+    with pytest.raises(ConfigError, match="oryx.als.hyperparams.features"):
+        from_config(embedded_config.with_overrides({"oryx.als.hyperparams.features": 10.5}),
+                    "oryx.als.hyperparams.features", integer=True)
+
+
+def test_two_numbers_are_a_range_longer_lists_are_values(embedded_config: Config):
+    config = embedded_config.with_overrides({"oryx.als.hyperparams.lambda": [0.1, 0.2, 0.4], "oryx.als.hyperparams.features": [8, 8]})
+    lam = from_config(config, "oryx.als.hyperparams.lambda", integer=False)
+    assert not lam.is_range and lam.values == (0.1, 0.2, 0.4)
+    assert from_config(config, "oryx.als.hyperparams.features", integer=True).values == (8,)
+    with pytest.raises(ConfigError, match="min <= max"):
+        from_config(embedded_config.with_overrides({"oryx.als.hyperparams.features": [9, 2]}), "oryx.als.hyperparams.features", True)
+
+
+def params(config: Config, **values: object):
+    config = config.with_overrides({f"oryx.als.hyperparams.{k}": v for k, v in values.items()})
+    return [from_config(config, "oryx.als.hyperparams.features", True), from_config(config, "oryx.als.hyperparams.lambda", False)]
+
+
+def test_grid_covers_an_integer_range(embedded_config: Config):
+    combos = choose_combos(params(embedded_config, features=[1, 7], **{"lambda": 0.1}), "grid", 7, np.random.default_rng(0))
+    assert sorted(c[0] for c in combos) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_grid_uses_every_listed_value_and_the_middle_of_a_range(embedded_config: Config):
+    combos = choose_combos(params(embedded_config, features=[10, 20], **{"lambda": [0.1, 0.2, 0.3]}), "grid", 3, np.random.default_rng(0))
+    assert sorted(combos) == [(15, 0.1), (15, 0.2), (15, 0.3)]
+
+
+def test_grid_spreads_a_real_range_evenly(embedded_config: Config):
+    combos = choose_combos(params(embedded_config, features=5, **{"lambda": [0.0, 1.0]}), "grid", 3, np.random.default_rng(0))
+    assert sorted(c[1] for c in combos) == [0.0, 0.5, 1.0]
+
+
+def test_grid_larger_than_candidates_is_sampled_fairly(embedded_config: Config):
+    space = params(embedded_config, features=[10, 20, 30], **{"lambda": [0.1, 0.2, 0.3]})
+    seen = set()
+    for seed in range(30):
+        combos = choose_combos(space, "grid", 3, np.random.default_rng(seed))
+        assert len(set(combos)) == 3
+        seen.update(combos)
+    assert seen == {(f, lam) for f in (10, 20, 30) for lam in (0.1, 0.2, 0.3)}  # Oryx only ever tried the first 3
+
+
+def test_random_search_draws_inside_the_ranges(embedded_config: Config):
+    combos = choose_combos(params(embedded_config, features=[2, 4], **{"lambda": [0.5, 1.5]}), "random", 50, np.random.default_rng(1))
+    assert {c[0] for c in combos} == {2, 3, 4} and all(isinstance(c[0], int) for c in combos)
+    assert all(0.5 <= c[1] <= 1.5 for c in combos)
+
+
+def planted_records(users: int, items: int, rank: int, seed: int) -> list[str]:
+    """Explicit ratings from a rank-``rank`` matrix plus noise, with random timestamps."""
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(size=(users, rank)) @ rng.normal(size=(rank, items)) + rng.normal(0, 0.3, (users, items))
+    cells = np.argwhere(rng.random((users, items)) < 0.35)
+    stamps = rng.integers(1_600_000_000_000, 1_600_100_000_000, len(cells))
+    return [f"u{u},i{i},{truth[u, i]:.4f},{t}" for (u, i), t in zip(cells, stamps, strict=True)]
+
+
+def test_search_picks_the_planted_rank(embedded_config: Config, tmp_path: Path):
+    config = embedded_config.with_overrides({
+        "oryx.als.implicit": False, "oryx.als.hyperparams.features": [1, 7], "oryx.als.hyperparams.lambda": 0.05,
+        "oryx.ml.eval.candidates": 7, "oryx.ml.eval.hyperparam-search": "grid", "oryx.ml.eval.test-fraction": 0.2,
+        "oryx.als.iterations": 30, "oryx.als.seed": 3, "oryx.ml.eval.parallelism": 2, "oryx.ml.eval.metric": "rmse",
+    })
+    lines = planted_records(150, 100, 3, seed=4)
+    model_dir = (tmp_path / "model").as_uri()
+    ALSUpdate(config).run_update(1_600_200_000_000, pa.table({"key": [None] * len(lines), "value": lines}, schema=INPUT_SCHEMA),
+                                 None, model_dir, None)
+    models = [p for p in (tmp_path / "model").iterdir() if not p.name.startswith(".")]
+    assert len(models) == 1
+    report = json.loads((models[0] / "metrics.json").read_text())
+    assert report["hyperparams"]["features"] == 3
+    assert len(report["candidates"]) == 7 and report["metrics"]["rmse"] < 0.5
+    assert not LocalStorage().list((tmp_path / "model" / ".temporary").as_uri())

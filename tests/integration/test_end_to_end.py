@@ -1,0 +1,79 @@
+"""The three layers together under `oryxpy run`: ingest, a model, recommendations, fresh users via the speed layer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from oryxpy.config import Config
+from tests.integration.system import RunningSystem, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SYSTEM_SETTINGS = {
+    "oryx.id": "e2e",
+    "oryx.batch.streaming.generation-interval-sec": 20,
+    "oryx.ml.eval.candidates": 1,
+    "oryx.als.iterations": 5,
+    "oryx.speed.min-model-load-fraction": 0.8,
+}
+
+
+def movielens_csv(path: Path, limit: int | None = None) -> bytes:
+    lines = path.read_text().splitlines()[:limit]
+    return ("\n".join(line.replace("\t", ",") for line in lines) + "\n").encode()
+
+
+def system_config(base: Config, **more: object) -> Config:
+    return base.with_overrides({**SYSTEM_SETTINGS, "oryx.serving.api.port": free_port(), **more})
+
+
+def run_first_minute(system: RunningSystem, data: bytes) -> None:
+    """Ingest, wait for a model, ask for recommendations, then fold a brand-new user in through the speed layer."""
+    response = system.client.post("/ingest", content=data, headers={"Content-Type": "text/csv"})
+    assert response.status_code == 204, response.text
+    system.wait_for(lambda: system.get("/ready").status_code == 200, 240, "a model to be published and loaded")
+    recommended = system.get("/recommend/196")
+    assert recommended.status_code == 200
+    lines = recommended.text.strip().splitlines()
+    assert len(lines) == 10 and all(len(line.split(",")) == 2 for line in lines)
+    known = set(system.get("/knownItems/196").text.split())
+    assert known and not known & {line.split(",")[0] for line in lines}
+
+    models_before = system.model_count()
+    assert system.get("/recommend/brand-new-user").status_code == 404
+    for item in ("50", "172", "181"):  # Star Wars, Empire Strikes Back, Return of the Jedi
+        assert system.client.post(f"/pref/brand-new-user/{item}", content=b"5").status_code == 204
+    started = time.monotonic()
+    system.wait_for(lambda: system.get("/recommend/brand-new-user").status_code == 200, 30,
+                    "the speed layer to fold the new user in")
+    freshness = time.monotonic() - started
+    assert system.model_count() == models_before, "answered by a new batch model, not the speed layer"
+    fresh = system.get("/recommend/brand-new-user?howMany=5").text.strip().splitlines()
+    assert len(fresh) == 5
+    print(f"new user recommendable {freshness:.2f} s after the third /pref")  # noqa: T201
+
+
+def test_embedded_first_minute(embedded_config, shared_data, tmp_path):
+    system = RunningSystem(system_config(embedded_config), tmp_path / "run.log").start()
+    try:
+        run_first_minute(system, movielens_csv(shared_data("ml-100k/u.data")))
+    finally:
+        system.stop()
+
+
+def test_kafka_and_hdfs_local_engine(kafka_config, hdfs_base, shared_data, tmp_path):
+    from tests.conftest import WEBHDFS_URL
+
+    config = system_config(kafka_config, **{
+        "oryx.batch.storage.data-dir": f"{hdfs_base}/e2e-{kafka_config['oryx.input-topic.message.topic']}/data",
+        "oryx.batch.storage.model-dir": f"{hdfs_base}/e2e-{kafka_config['oryx.input-topic.message.topic']}/model",
+        "oryx.storage.hdfs.webhdfs-url": WEBHDFS_URL,
+    })
+    system = RunningSystem(config, tmp_path / "run.log").start()
+    try:
+        run_first_minute(system, movielens_csv(shared_data("ml-100k/u.data"), limit=30000))
+    finally:
+        system.stop()

@@ -1,0 +1,193 @@
+"""The serving model: vector storage, MODEL/UP semantics (recent IDs, expected IDs, known items), bulk loads, concurrency."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from oryxpy.config import Config
+from oryxpy.lsh import LocalitySensitiveHash
+from oryxpy.messages import ModelMessage, VectorUpdate
+from oryxpy.pmml import ALSModelInfo, als_model_to_pmml
+from serving.als.manager import ALSServingModelManager
+from serving.als.model import ALSServingModel
+from serving.als.queries import top_n
+from serving.als.vectors import VectorStore
+
+
+def model_message(users: list[str], items: list[str], features: int = 2) -> ModelMessage:
+    return ModelMessage(als_model_to_pmml(ALSModelInfo(features, True, users, items)))
+
+
+def vec(*values: float) -> np.ndarray:
+    return np.array(values, dtype=np.float32)
+
+
+def test_store_grows_and_swap_removes() -> None:
+    store = VectorStore(3)
+    for i in range(100):
+        store.set(f"v{i}", vec(i, 0, 1))
+    assert len(store) == 100 and store.blocks[0].n == 100 and len(store.blocks[0].ids) < 160
+    store.remove("v0")
+    store.remove("v50")
+    assert len(store) == 98 and "v0" not in store
+    for i in range(1, 100):
+        if i != 50:
+            assert store.get(f"v{i}")[0] == i  # type: ignore[index]
+    assert store.blocks[0].norms[store.locate("v3")[1]] == np.float32(np.sqrt(10))  # type: ignore[index]
+    store.set("v3", vec(0, 0, 2))
+    assert store.get("v3").tolist() == [0, 0, 2] and len(store) == 98  # type: ignore[union-attr]
+
+
+def test_store_moves_vectors_between_buckets() -> None:
+    lsh = LocalitySensitiveHash(0.3, 2, num_cores=2, seed=1)
+    store = VectorStore(2, lsh.num_buckets, lsh.indices_for)
+    store.set("a", vec(1, 1))
+    store.set("b", vec(1, 1.1))
+    before = store.locate("a")[0]  # type: ignore[index]
+    store.set("a", vec(-1, -1))
+    assert store.locate("a")[0] != before and store.get("b").tolist() == vec(1, 1.1).tolist()  # type: ignore[index,union-attr]
+    assert sum(b.n for b in store.blocks) == 2
+    merged = store.merged_with(["c", "a"], np.array([[2, -1], [3, 3]], dtype=np.float32))
+    assert sorted(merged.ids()) == ["a", "b", "c"] and merged.get("a").tolist() == [3, 3]  # type: ignore[union-attr]
+    assert merged.locate("a")[0] == lsh.index_for(vec(3, 3))  # type: ignore[index]
+    np.testing.assert_allclose(merged.gram(), np.array([[2, -1], [3, 3], [1, 1.1]]).T @ np.array([[2, -1], [3, 3], [1, 1.1]]),
+                               rtol=1e-6)
+
+
+def test_new_model_keeps_listed_and_recent_ids(embedded_config: Config) -> None:
+    manager = ALSServingModelManager(embedded_config)
+    manager.consume(VectorUpdate("X", "early", vec(1, 1)))  # an UP before any MODEL is dropped
+    assert manager.get_model() is None
+    manager.consume(model_message(["u1", "u2"], ["i1", "i2"]))
+    model = manager.get_model()
+    assert model is not None and model.fraction_loaded() == 0.0
+    for i in ("i1", "i2", "i3"):
+        manager.consume(VectorUpdate("Y", i, vec(1, 0)))
+    manager.consume(VectorUpdate("X", "u1", vec(0, 1), ("i1", "i3")))
+    manager.consume(VectorUpdate("X", "u1", vec(0, 2), ("i2", "i1")))  # known items only grow
+    assert model.known_items("u1") == ("i1", "i3", "i2")
+    assert model.fraction_loaded() == 4 / 5
+    # next MODEL lists u2 and i2 only: everything present is recent (arrived since the last MODEL) so is kept
+    manager.consume(model_message(["u2"], ["i2"]))
+    assert manager.get_model() is model and sorted(model.item_ids()) == ["i1", "i2", "i3"]
+    assert model.known_items("u1") == ("i1", "i3", "i2") and model.expected_users == {"u2"}
+    # the MODEL after that drops what is neither listed nor recent, including known items
+    manager.consume(VectorUpdate("Y", "i4", vec(0, 1)))
+    manager.consume(model_message(["u1"], ["i1", "i9"]))
+    assert sorted(model.item_ids()) == ["i1", "i4"] and model.user_ids() == ["u1"]
+    assert model.known_items("u1") == ("i1",)
+    assert model.expected_items == {"i9"} and model.fraction_loaded() == 3 / 4
+
+
+def test_model_ref_with_parquet_vectors(embedded_config: Config, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from oryxpy.messages import ModelRefMessage
+    from oryxpy.modelfiles import write_vectors
+    from oryxpy.storage import LocalStorage
+
+    model_dir = f"file:{tmp_path}/model/123"
+    storage = LocalStorage()
+    storage.write_text(f"{model_dir}/model.pmml", als_model_to_pmml(ALSModelInfo(2, False, ["u1", "u2"], ["i1", "i2", "i3"])))
+    write_vectors(storage, f"{model_dir}/Y", ["i1", "i2", "i3"], np.eye(3, 2, dtype=np.float32))
+    write_vectors(storage, f"{model_dir}/X", ["u1", "u2"], np.ones((2, 2), np.float32), [["i1"], []])
+    manager = ALSServingModelManager(embedded_config)
+    manager.consume(ModelRefMessage(f"{model_dir}/missing.pmml"))  # a missing file is skipped with a warning
+    assert manager.get_model() is None
+    manager.consume(ModelRefMessage(f"{model_dir}/model.pmml"))
+    model = manager.get_model()
+    assert model is not None and manager.is_ready() and not model.implicit
+    assert sorted(model.item_ids()) == ["i1", "i2", "i3"] and model.known_items("u1") == ("i1",)
+    assert [i for i, _ in top_n(model, np.array([1.0, 0.1]), 2)] == ["i1", "i2"]
+    assert model.X.recent == set() and model.Y.recent == set()  # bulk-loaded vectors are the model, not recent
+
+
+def test_readers_never_see_torn_state() -> None:
+    model = ALSServingModel(4, True, 0.3, lsh_seed=5)
+    rng = np.random.default_rng(0)
+    base = {f"i{i}": rng.standard_normal(4).astype(np.float32) for i in range(300)}
+    for item, v in base.items():
+        model.set_item_vector(item, v)
+    stop = threading.Event()
+    passes = [0]
+
+    def writer() -> None:
+        sign = 1.0
+        while not stop.is_set():  # flipping the sign moves every vector to the opposite bucket (swap-removes)
+            sign = -sign
+            for item, v in base.items():
+                model.set_item_vector(item, sign * v)
+            passes[0] += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(400):
+            target = rng.standard_normal(4)
+            for item, value in top_n(model, target, 20):
+                ratio = value / float(base[item].astype(np.float64) @ target)
+                assert abs(abs(ratio) - 1) < 1e-9, (item, ratio)
+    finally:
+        stop.set()
+        thread.join()
+    assert len(model.Y) == 300 and passes[0] >= 2
+
+
+def test_waiting_scans_are_batched_into_one_product() -> None:
+    from serving.als.batch import ScanBatcher
+
+    batcher = ScanBatcher(leaders=1)
+    rng = np.random.default_rng(3)
+    matrix, other = rng.standard_normal((500, 4)).astype(np.float32), rng.standard_normal((50, 4)).astype(np.float32)
+    targets = rng.standard_normal((4, 4)).astype(np.float32)
+    with batcher._cond:
+        batcher._active = 1  # as if a scan were running: callers queue up
+    results: dict[int, np.ndarray] = {}
+    jobs = [(i, matrix if i < 3 else other) for i in range(4)]
+    threads = [threading.Thread(target=lambda i=i, m=m: results.__setitem__(i, batcher.scores(m, targets[i])))
+               for i, m in jobs]
+    for t in threads:
+        t.start()
+    while len(batcher._queue) < 4:
+        threading.Event().wait(0.001)
+    with batcher._cond:
+        batcher._active = 0
+        batcher._cond.notify_all()
+    for t in threads:
+        t.join(10)
+    for i, m in jobs:
+        np.testing.assert_allclose(results[i], m @ targets[i], rtol=1e-5, atol=1e-6)
+        assert results[i].flags.c_contiguous and results[i].flags.writeable
+    assert batcher.largest_batch == 3  # the three scans of the same matrix, then the other one alone
+
+
+def test_concurrent_exact_queries_match_sequential_ones() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    model = ALSServingModel(16, True, 1.0)
+    model.bulk_load_items([f"i{i}" for i in range(20000)], rng.standard_normal((20000, 16)).astype(np.float32))
+    targets = rng.standard_normal((64, 16))
+    expected = [top_n(model, t, 5, ("i1", "i2")) for t in targets]
+    with ThreadPoolExecutor(8) as pool:
+        actual = list(pool.map(lambda t: top_n(model, t, 5, ("i1", "i2")), targets))
+    assert actual == expected
+
+
+def test_batcher_under_stress_gives_every_caller_its_own_product() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from serving.als.batch import ScanBatcher
+
+    batcher = ScanBatcher(leaders=2)
+    rng = np.random.default_rng(5)
+    matrices = [rng.standard_normal((20000, 8)).astype(np.float32) for _ in range(2)]
+    targets = rng.standard_normal((400, 8)).astype(np.float32)
+
+    def check(i: int) -> bool:
+        m = matrices[i % 2]
+        return bool(np.allclose(batcher.scores(m[: len(m)], targets[i]), m @ targets[i], rtol=1e-4, atol=1e-5))
+
+    with ThreadPoolExecutor(16) as pool:
+        assert all(pool.map(check, range(len(targets))))
+    assert batcher._active == 0 and not batcher._queue
