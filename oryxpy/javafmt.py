@@ -7,7 +7,6 @@ from collections.abc import Iterable
 
 import numpy as np
 
-
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 

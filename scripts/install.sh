@@ -21,7 +21,9 @@ command -v mvn >/dev/null || { echo "[install] ERROR: Maven is required to fetch
 
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[dev,spark]"
+# the Spark Kafka connector jars (Maven) for the Spark batch engine
+bash scripts/fetch-spark-kafka.sh
 # The Compose Specification JSON schema (shipped inside the docker-compose 1.29.2 wheel) for tests/unit/test_compose.py.
 schema=.infra/compose/compose_spec.json
 if [[ ! -f $schema ]]; then

@@ -23,13 +23,13 @@ class TowerParams:
     """Hyper-parameters of one training run."""
 
     features: int = 64
-    learning_rate: float = 0.005
-    l2: float = 1e-6
+    learning_rate: float = 0.02
+    l2: float = 5e-5
     id_dropout: float = 0.25
-    epochs: int = 12
-    batch_size: int = 1024
+    epochs: int = 20
+    batch_size: int = 2048
     negatives: int = 512
-    hidden: int = 128
+    hidden: int = 64
     user_embedding: bool = True
     seed: int | None = None
 

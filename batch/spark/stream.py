@@ -25,6 +25,7 @@ CHECKPOINT = ".checkpoint"
 SPARK_UPDATES = {"batch.als.update.ALSUpdate": "batch.spark.update.SparkALSUpdate"}
 STARTED = "started"
 DONE = "done"
+KEEP_MARKERS = 100  # as Spark's spark.sql.streaming.minBatchesToRetain: older batches are never replayed
 
 
 def spark_update_for(config: Config) -> BatchLayerUpdate:
@@ -82,16 +83,18 @@ class SparkBatchLayer:
         if marker is not None and marker["state"] == DONE:
             log.info("batch %d was generation %d, already done; skipping its replay", batch_id, marker["timestamp_ms"])
             return
-        if marker is None and batch.isEmpty():
-            log.info("No data in current generation's input; nothing to do")
-            delete_old(self.config)
-            return
         timestamp_ms = int(marker["timestamp_ms"]) if marker else int(time.time() * 1000)
         self._mark(marker_uri, batch_id, timestamp_ms, STARTED)
         generation = join_uri(self.data_dir, generation_dir_name(timestamp_ms))
         past = [u for u in generation_dirs(self.data_storage, self.data_dir) if name_of(u) != name_of(generation)]
-        batch.write.mode("overwrite").parquet(generation)
+        batch.write.mode("overwrite").parquet(generation)  # overwrite: a replayed batch replaces its own files
         new_data = self.spark.read.parquet(generation).select("key", "value").withColumn("gen", F.lit(timestamp_ms))
+        if new_data.count() == 0:  # from the Parquet footers; Kafka is read once
+            log.info("No data in current generation's input; nothing to do")
+            self.data_storage.delete(generation)
+            self._mark(marker_uri, batch_id, timestamp_ms, DONE)
+            delete_old(self.config)
+            return
         past_data = self._read_past(past)
         log.info("generation %d (batch %d): stored the input in %s; %d earlier generation(s)", timestamp_ms, batch_id,
                  generation, len(past))
@@ -102,6 +105,7 @@ class SparkBatchLayer:
             if producer is not None:
                 producer.close()
         self._mark(marker_uri, batch_id, timestamp_ms, DONE)
+        self.model_storage.delete(join_uri(self.checkpoint, "generations", f"{batch_id - KEEP_MARKERS}.json"))
         self.generations += 1
         delete_old(self.config)
 

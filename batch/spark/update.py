@@ -82,18 +82,16 @@ class SparkALSUpdate(ALSUpdate):
         everything = new if past is None else past.unionByName(new)
         cached = [new] + ([past] if past is not None else [])
         train, test = everything, None
-        if self.test_fraction > 0:
-            low, high = new.agg(F.min("timestamp"), F.max("timestamp")).first() or (None, None)
-            if low is not None:
-                boundary = low if self.test_fraction >= 1 else int(high - self.test_fraction * (high - low))
-                new_train = new.where(F.col("timestamp") < F.lit(boundary)) if self.test_fraction < 1 else new.limit(0)
-                candidate_train = new_train if past is None else past.unionByName(new_train)
-                if candidate_train.isEmpty():
-                    log.info("the test split would leave no training data (one timestamp, no past data); training on all of it")
-                else:
-                    train = candidate_train
-                    test = sdata.collect_events(new.where(F.col("timestamp") >= F.lit(boundary)))
-                    log.info("test: %d records held out of this generation's input", len(test))
+        low, high = new.agg(F.min("timestamp"), F.max("timestamp")).first() or (None, None)
+        if self.test_fraction > 0 and low is not None:
+            boundary = low if self.test_fraction >= 1 else int(high - self.test_fraction * (high - low))
+            if past is None and boundary == low:  # every new record would be test data
+                log.info("the test split would leave no training data (one timestamp, no past data); training on all of it")
+            else:
+                new_train = new.where(F.col("timestamp") < F.lit(boundary))
+                train = new_train if past is None else past.unionByName(new_train)
+                test = sdata.collect_events(new.where(F.col("timestamp") >= F.lit(boundary)))
+                log.info("test: %d records held out of this generation's input", len(test))
         weighted = sdata.decay_and_threshold(train, self.decay_factor, self.zero_threshold, timestamp_ms)
         ratings = sdata.aggregate(weighted, self.implicit).cache()
         cached.append(ratings)

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
+from oryxpy.errors import InvalidInput
+
 KeyValue = tuple[str | None, str]
+
+
+def check_sizes(messages: Sequence[KeyValue], max_bytes: int) -> None:
+    """Refuse, before anything is sent, a message whose value is larger than the topic allows."""
+    for _, value in messages:
+        size = len(value.encode("utf-8"))
+        if size > max_bytes:
+            raise InvalidInput(f"message of {size} bytes is larger than the topic's maximum of {max_bytes} bytes")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from oryxpy.errors import InvalidInput, ServiceUnavailable
-from oryxpy.topics.base import KeyValue, Record, TopicConsumer, TopicProducer
+from oryxpy.errors import ServiceUnavailable
+from oryxpy.topics.base import KeyValue, Record, TopicConsumer, TopicProducer, check_sizes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,10 +85,7 @@ class EmbeddedProducer(TopicProducer):
         return self._conn
 
     def send_all(self, messages: Sequence[KeyValue]) -> None:
-        for _, value in messages:
-            size = len(value.encode("utf-8"))
-            if size > self._max:
-                raise InvalidInput(f"message of {size} bytes is larger than the topic's maximum of {self._max} bytes")
+        check_sizes(messages, self._max)
         if not messages:
             return
         with self._lock:

@@ -12,7 +12,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 from kafka.serializer import Deserializer, Serializer
 
 from oryxpy.errors import InvalidInput, ServiceUnavailable
-from oryxpy.topics.base import KeyValue, Record, TopicConsumer, TopicProducer
+from oryxpy.topics.base import KeyValue, Record, TopicConsumer, TopicProducer, check_sizes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,10 +74,7 @@ class KafkaTopicProducer(TopicProducer):
         return self._producer
 
     def send_all(self, messages: Sequence[KeyValue]) -> None:
-        for _, value in messages:
-            size = len(value.encode("utf-8"))
-            if size > self._max:
-                raise InvalidInput(f"message of {size} bytes is larger than the topic's maximum of {self._max} bytes")
+        check_sizes(messages, self._max)
         if not messages:
             return
         producer = self._client()
@@ -110,7 +107,6 @@ class KafkaTopicConsumer(TopicConsumer):
         self._max = max_message_bytes
         self._timeout_s = timeout_s
         self._consumer: KafkaConsumer | None = None
-        self._pending: list[Record] = []  # fetched while waiting for assignment, returned by the next poll
 
     def _client(self) -> KafkaConsumer:
         if self._consumer is None:
@@ -165,17 +161,10 @@ class KafkaTopicConsumer(TopicConsumer):
         for tp in consumer.assignment():
             consumer.position(tp)
 
-    def _buffer(self, batch: dict[Any, Any]) -> None:
-        for records in batch.values():
-            self._pending.extend(self._to_record(r) for r in records)
-
     def _to_record(self, r: Any) -> Record:
         return Record(r.topic, r.partition, r.offset, r.key, r.value)
 
     def poll(self, timeout_s: float = 1.0, max_records: int = 500) -> list[Record]:
-        if self._pending:
-            pending, self._pending = self._pending, []
-            return pending
         consumer = self._client()
         batch = _guard(self._brokers, lambda: consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records))
         out: list[Record] = []

@@ -13,16 +13,12 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from oryxpy.config import load_config  # noqa: E402
-from oryxpy.demo import demo_interactions  # noqa: E402
-from oryxpy.topics import setup_topics  # noqa: E402
-from tests.integration.system import RunningSystem, free_port  # noqa: E402
+from demo_system import start_demo_system  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -44,23 +40,8 @@ def main() -> None:
     parser.add_argument("--kafka", help="bootstrap servers; default embedded")
     parser.add_argument("--users", type=int, default=100)
     args = parser.parse_args()
-    state = Path(tempfile.mkdtemp(prefix="oryx-fresh-"))
-    sets = [f"oryx.embedded.state-dir={state}", f"oryx.serving.api.port={free_port()}", "oryx.id=fresh",
-            "oryx.batch.streaming.generation-interval-sec=3600", "oryx.als.iterations=5"]
-    if args.kafka:
-        suffix = os.urandom(4).hex()
-        sets += [f"oryx.input-topic.broker={args.kafka}", f"oryx.update-topic.broker={args.kafka}",
-                 f"oryx.input-topic.message.topic=FreshIn-{suffix}", f"oryx.update-topic.message.topic=FreshUp-{suffix}"]
-    config = load_config(environ={}, sets=sets)
-    if args.kafka:
-        setup_topics(config)
-    # the first generation runs when the batch layer starts; ingest before that so a model comes at once
-    config = config.with_overrides({"oryx.batch.streaming.generation-interval-sec": 20})
-    system = RunningSystem(config, state / "run.log").start()
+    system = start_demo_system("fresh", args.kafka, interval_s=30)
     try:
-        data = ("\n".join(demo_interactions(users=1000, items=1000)) + "\n").encode()
-        system.client.post("/ingest", content=data, headers={"Content-Type": "text/csv"}).raise_for_status()
-        system.wait_for(lambda: system.get("/ready").status_code == 200, 300, "a model")
         new_user, existing = [], []
         for n in range(args.users):
             user = f"fresh{n}"

@@ -11,19 +11,18 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from oryxpy.config import load_config  # noqa: E402
-from oryxpy.demo import demo_interactions  # noqa: E402
-from oryxpy.topics import setup_topics  # noqa: E402
-from tests.integration.system import RunningSystem, free_port  # noqa: E402
+from demo_system import start_demo_system  # noqa: E402
+
+from tests.integration.system import RunningSystem  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -66,21 +65,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--kafka", help="bootstrap servers; default embedded")
     args = parser.parse_args()
-    state = Path(tempfile.mkdtemp(prefix="oryx-load-"))
-    sets = [f"oryx.embedded.state-dir={state}", f"oryx.serving.api.port={free_port()}", "oryx.id=load",
-            "oryx.batch.streaming.generation-interval-sec=120", "oryx.als.iterations=5"]
-    if args.kafka:
-        suffix = os.urandom(4).hex()
-        sets += [f"oryx.input-topic.broker={args.kafka}", f"oryx.update-topic.broker={args.kafka}",
-                 f"oryx.input-topic.message.topic=LoadIn-{suffix}", f"oryx.update-topic.message.topic=LoadUp-{suffix}"]
-    config = load_config(environ={}, sets=sets)
-    if args.kafka:
-        setup_topics(config)
-    system = RunningSystem(config, state / "run.log").start()
+    system = start_demo_system("load", args.kafka, interval_s=60)
     try:
-        data = ("\n".join(demo_interactions(users=1000, items=1000)) + "\n").encode()
-        system.client.post("/ingest", content=data, headers={"Content-Type": "text/csv"}).raise_for_status()
-        system.wait_for(lambda: system.get("/ready").status_code == 200, 600, "a model")
         start_memory = memory(system)
         counts: dict[str, int] = {}
         lock, stop = threading.Lock(), threading.Event()
@@ -95,7 +81,7 @@ def main() -> None:
         elapsed = time.monotonic() - started
         total = sum(v for k, v in counts.items() if k != "errors")
         print(f"setup: oryxpy run ({'Kafka' if args.kafka else 'embedded'}), {args.workers} client threads, "
-              f"{args.minutes:g} min, {os.cpu_count()} cores (clients share the machine), generation every 120 s")
+              f"{args.minutes:g} min, {os.cpu_count()} cores (clients share the machine), generation every 60 s")
         print(f"requests: {total} ok ({total / elapsed:.0f}/s): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
         print(f"errors: {counts.get('errors', 0)}; models built during the run: {system.model_count()}")
         print(f"memory at start: {start_memory}; at end: {memory(system)}")

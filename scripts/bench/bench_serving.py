@@ -52,12 +52,16 @@ def write_model(root: Path, x: np.ndarray, y: np.ndarray, known: list[list[str]]
     return f"{model_dir}/model.pmml"
 
 
-def config_for(rate: float, root: Path, port: int = 0):  # type: ignore[no-untyped-def]
-    return load_config(environ={}, sets=[f"oryx.embedded.state-dir={root}/state", f"oryx.als.sample-rate={rate}",
+def config_for(mode: str, root: Path, port: int = 0):  # type: ignore[no-untyped-def]
+    """``mode`` is a sample rate ("1.0", "0.3": exact or Oryx's LSH) or "ivf:PROBES" (the IVF index, sample-rate 1.0)."""
+    ivf = mode.startswith("ivf:")
+    extra = ["oryx.serving.approximate-index=ivf", f"oryx.serving.ivf.probes={mode[4:]}"] if ivf else []
+    return load_config(environ={}, sets=[*extra, f"oryx.embedded.state-dir={root}/state",
+                                         f"oryx.als.sample-rate={1.0 if ivf else float(mode)}",
                                          "oryx.update-topic.broker=", f"oryx.serving.api.port={port}"])
 
 
-def load_manager(rate: float, root: Path, uri: str):  # type: ignore[no-untyped-def]
+def load_manager(rate: str, root: Path, uri: str):  # type: ignore[no-untyped-def]
     from serving.als.manager import ALSServingModelManager
 
     manager = ALSServingModelManager(config_for(rate, root), lsh_seed=1)
@@ -66,7 +70,7 @@ def load_manager(rate: float, root: Path, uri: str):  # type: ignore[no-untyped-
     return manager, time.perf_counter() - started
 
 
-def serve(rate: float, root: Path, uri: str, port: int) -> None:
+def serve(rate: str, root: Path, uri: str, port: int) -> None:
     """Child process: load the model from the MODEL-REF, report load time and memory, serve HTTP."""
     import pyarrow.parquet  # noqa: F401 - imported before the baseline, so only the model counts
     import uvicorn
@@ -121,17 +125,18 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=500_000)
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", default="4,8", help="concurrent HTTP clients, comma-separated")
+    parser.add_argument("--ivf-probes", default="100,200,300,400", help="IVF probes to measure, comma-separated")
     parser.add_argument("--serve", nargs=4, metavar=("RATE", "ROOT", "URI", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(float(args.serve[0]), Path(args.serve[1]), args.serve[2], int(args.serve[3]))
+        serve(args.serve[0], Path(args.serve[1]), args.serve[2], int(args.serve[3]))
         return
     from serving.als.model import ALSServingModel
     from serving.als.queries import top_n
     from serving.layer import limit_blas_threads
 
-    limit_blas_threads(config_for(1.0, Path(tempfile.gettempdir())))
+    limit_blas_threads(config_for("1.0", Path(tempfile.gettempdir())))
 
     print(f"setup: {args.items} items x {args.features} features, {args.users} users, Poisson(20) known items; "
           f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), shared machine: numbers are noisy")
@@ -165,7 +170,7 @@ def main() -> None:
             user = user_ids[rng.integers(args.users)]
             return top_n(model, model.user_vector(user), 10, model.known_items(user))
 
-        for n in (1, 2, 4) if rate != 0.5 else (1,):
+        for n in (1, 2, 4, 8) if rate == 1.0 else (1, 2, 4) if rate != 0.5 else (1,):
             latency_report(f"/recommend model call, rate {rate}, {n} thr", *run_threads(recommend, n, args.seconds),
                            anchor[min(n, 2)])
         results[rate] = {k: [i for i, _ in recommend(np.random.default_rng(k))] for k in range(200)}
@@ -173,14 +178,43 @@ def main() -> None:
     for rate in (0.3, 0.5):
         recall = np.mean([len(set(results[1.0][u]) & set(results[rate][u])) / 10 for u in results[1.0]])
         print(f"recall@10 of sample-rate {rate} vs exact over 200 users: {recall:.3f}")
+    ivf_bench(args, x, y, known, results[1.0], anchor)
     http_bench(args, root, uri, raw_mb)
+
+
+def ivf_bench(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, known: list[list[str]],
+              exact: dict[int, list[str]], anchor: dict[int, float]) -> None:
+    """oryx.serving.approximate-index = ivf: build time, then recall@10 vs exact and req/s for each probes value."""
+    from serving.als.model import ALSServingModel
+    from serving.als.queries import top_n
+
+    item_ids, user_ids = [f"I{i}" for i in range(args.items)], [f"U{u}" for u in range(args.users)]
+    model = ALSServingModel(args.features, True, 1.0, lsh_seed=1, approximate_index="ivf")
+    t = time.perf_counter()
+    model.bulk_load_items(item_ids, y)
+    model.bulk_load_users(user_ids, x, known)
+    assert model.ivf is not None
+    print(f" approximate-index ivf: built in {time.perf_counter() - t:.0f} s; {model.ivf.lists} lists")
+
+    def recommend(rng: np.random.Generator) -> list[tuple[str, float]]:
+        user = user_ids[rng.integers(args.users)]
+        return top_n(model, model.user_vector(user), 10, model.known_items(user))
+
+    for probes in (int(p) for p in args.ivf_probes.split(",")):
+        model.ivf.probes = min(probes, model.ivf.lists)
+        found = {k: [i for i, _ in recommend(np.random.default_rng(k))] for k in exact}
+        recall = np.mean([len(set(exact[u]) & set(found[u])) / 10 for u in exact])
+        print(f"  ivf probes {probes} ({probes / model.ivf.lists:.0%} of lists): recall@10 vs exact {recall:.3f}")
+        for n in (1, 2, 4):
+            latency_report(f"/recommend model call, ivf {probes}, {n} thr", *run_threads(recommend, n, args.seconds),
+                           anchor[min(n, 2)])
 
 
 def http_bench(args: argparse.Namespace, root: Path, uri: str, raw_mb: float) -> None:
     import httpx
 
     print(f"HTTP: real uvicorn on 127.0.0.1 (separate process), {args.clients} concurrent clients, Accept: application/json")
-    for rate in (1.0, 0.3):
+    for rate in ("1.0", "0.3", "ivf:300"):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -209,7 +243,9 @@ def http_bench(args: argparse.Namespace, root: Path, uri: str, raw_mb: float) ->
                 r = clients.c.get(f"/recommend/U{rng.integers(args.users)}")
                 assert r.status_code == 200
 
-            latency_report(f"GET /recommend over HTTP, rate {rate}", *run_threads(call, args.clients, args.seconds))
+            for clients in (int(c) for c in args.clients.split(",")):
+                latency_report(f"GET /recommend over HTTP, {rate}, {clients} clients",
+                               *run_threads(call, clients, args.seconds))
         finally:
             server.terminate()
             server.wait(30)

@@ -2,9 +2,9 @@
 
     .venv/bin/python scripts/bench/bench_spark_generation.py [--data PATH] [--features 50] [--master local[2]]
 
-Both engines get the same ~1M implicit interactions (random timestamps over 30 days, seed 0) as one generation with
-no past data, the default hyper-parameters (or --features), the default test fraction 0.1, and no update topic
-(publishing is not timed). Timed: store the generation's input in data-dir, parse, aggregate, train, evaluate, write
+Both engines get the same implicit interactions (train.txt: 719,081; random timestamps over 30 days, seed 0) as one
+generation with no past data, the default hyper-parameters (or --features), the default test fraction 0.1, and no
+update topic (publishing is not timed). Timed: store the generation's input in data-dir, parse, aggregate, train, evaluate, write
 the model directory. The Spark side reads its input from a Parquet file (as it would from Kafka; untimed setup).
 """
 
@@ -78,6 +78,7 @@ def run_spark(table: pa.Table, state: Path, args: argparse.Namespace) -> tuple[f
     from batch.spark.stream import SparkBatchLayer
 
     config = config_for(state, "spark", args)
+    state.mkdir(parents=True, exist_ok=True)
     source = state / "source.parquet"
     pq.write_table(table, source)
     started = time.perf_counter()
@@ -110,17 +111,17 @@ def main() -> None:
     print(f"data: {args.data} -> {len(records):,} interactions; features {args.features}, iterations 10, test-fraction 0.1")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; Spark {args.master}, "
           f"{args.blocks} ALS blocks, {args.shuffle_partitions} shuffle partitions")
+    print(f"{'engine':<8} {'generation s':>13} {'AUC':>7} {'nDCG@10':>8}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:
-        local = None if args.skip_local else run_local(table, Path(tmp) / "local", args)
-        startup, spark_s, spark_metrics = run_spark(table, Path(tmp) / "spark", args)
-    print(f"{'engine':<8} {'generation s':>13} {'AUC':>7} {'nDCG@10':>8}")
-    if local is not None:
-        print(f"{'local':<8} {local[0]:>13.1f} {local[1]['auc']:>7.4f} {local[1]['ndcg@10']:>8.4f}")
-    print(f"{'spark':<8} {spark_s:>13.1f} {spark_metrics['auc']:>7.4f} {spark_metrics['ndcg@10']:>8.4f}"
+        local_s = None
+        if not args.skip_local:
+            local_s, metrics = run_local(table, Path(tmp) / "local", args)
+            print(f"{'local':<8} {local_s:>13.1f} {metrics['auc']:>7.4f} {metrics['ndcg@10']:>8.4f}", flush=True)
+        startup, spark_s, metrics = run_spark(table, Path(tmp) / "spark", args)
+    print(f"{'spark':<8} {spark_s:>13.1f} {metrics['auc']:>7.4f} {metrics['ndcg@10']:>8.4f}"
           f"   (+ {startup:.1f} s session start, once per job)")
-    if local is not None:
-        print(f"spark / local: {spark_s / local[0]:.1f}x")
-
+    if local_s is not None:
+        print(f"spark / local: {spark_s / local_s:.1f}x")
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,8 @@ import ctypes
 import gc
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -14,13 +16,25 @@ from oryxpy.config import Config
 from oryxpy.errors import InvalidInput, StorageError
 from oryxpy.interfaces import ServingModelManager
 from oryxpy.messages import ModelMessage, ModelRefMessage, UpdateMessage, VectorUpdate
-from oryxpy.modelfiles import read_vectors
 from oryxpy.pmml import ALSModelInfo, pmml_to_als_model
 from oryxpy.storage import join_uri, storage_for
+from serving.als.loading import read_side
 from serving.als.model import ALSServingModel
 from serving.rescorer import load_provider
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (a bulk load creates only acyclic objects)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def release_memory() -> None:
@@ -42,6 +56,9 @@ class ALSServingModelManager(ServingModelManager):
         self.min_fraction = float(config["oryx.serving.min-model-load-fraction"])
         self.rescorer_provider: Any = load_provider(config)
         self.lsh_seed = lsh_seed
+        self.index_options = {"approximate_index": str(config["oryx.serving.approximate-index"]),
+                              "ivf_probes": int(config["oryx.serving.ivf.probes"]),
+                              "ivf_lists": int(config["oryx.serving.ivf.lists"])}
         self.model: ALSServingModel | None = None
         self._solvers_started = False
         self._last_log = 0.0
@@ -100,7 +117,7 @@ class ALSServingModelManager(ServingModelManager):
         model = self.model
         if model is None or model.features != info.features:
             log.info("new model with %d features", info.features)
-            model = ALSServingModel(info.features, info.implicit, self.sample_rate, self.lsh_seed)
+            model = ALSServingModel(info.features, info.implicit, self.sample_rate, self.lsh_seed, **self.index_options)
             self._solvers_started = False
         model.on_new_model_ids(info.x_ids, info.y_ids, info.implicit)
         self.model = model
@@ -117,14 +134,15 @@ class ALSServingModelManager(ServingModelManager):
                 log.info("no %s vectors at %s; waiting for UP messages", side, uri)
                 continue
             started = time.monotonic()
-            ids, matrix, known = read_vectors(storage, uri)
-            if len(ids) and matrix.shape[1] != model.features:
-                raise InvalidInput(f"{uri} holds vectors of {matrix.shape[1]} values, model has {model.features}")
-            if side == "Y":
-                model.bulk_load_items(ids, matrix)
-            else:
-                model.bulk_load_users(ids, matrix, known)
-            del ids, matrix, known
+            with gc_paused():  # millions of new containers would trigger many full collections
+                ids, matrix, known = read_side(storage, uri, model.item_id_objects() if side == "X" else None)
+                if len(ids) and matrix.shape[1] != model.features:
+                    raise InvalidInput(f"{uri} holds vectors of {matrix.shape[1]} values, model has {model.features}")
+                if side == "Y":
+                    model.bulk_load_items(ids, matrix)
+                else:
+                    model.bulk_load_users(ids, matrix, known, canonical=True)
+                del ids, matrix, known
             release_memory()
             log.info("loaded %s vectors from %s in %.1f s", side, uri, time.monotonic() - started)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import sys
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 import numpy as np
 
 from oryxpy.als import Solver, SolverCache
 from oryxpy.lsh import LocalitySensitiveHash
+from serving.als import ivf
 from serving.als.batch import ScanBatcher
 from serving.als.rwlock import RWLock
 from serving.als.vectors import VectorStore
@@ -28,15 +29,24 @@ def _gram_factor(store: VectorStore) -> np.ndarray | None:
 class ALSServingModel:
     """The in-memory model. Writers (the update consumer) take the write lock per change; readers take the read lock.
 
-    Items live in one block per LSH bucket (one block when every bucket is scanned, i.e. sample rate 1.0).
+    Items live in one block per LSH bucket (one block when every bucket is scanned, i.e. sample rate 1.0), or with
+    ``approximate_index="ivf"`` one block per IVF list once at least ``ivf_min_items`` items are loaded (LSH unused).
     Known items are tuples of interned item IDs per user: they only grow, except when a new MODEL drops IDs.
     """
 
-    def __init__(self, features: int, implicit: bool, sample_rate: float = 1.0, lsh_seed: int | None = None):
+    def __init__(self, features: int, implicit: bool, sample_rate: float = 1.0, lsh_seed: int | None = None,
+                 approximate_index: str = "none", ivf_probes: int = 0, ivf_lists: int = 0,
+                 ivf_min_items: int = 4096):
         self.features = features
         self.implicit = implicit
         self.lsh = LocalitySensitiveHash(sample_rate, features, seed=lsh_seed)
-        buckets = 1 if self.lsh.scans_all else self.lsh.num_buckets
+        self.use_ivf = approximate_index == "ivf"
+        self.ivf: ivf.IVFIndex | None = None
+        self.ivf_probes, self.ivf_lists, self.ivf_min_items = ivf_probes, ivf_lists, ivf_min_items
+        self._ivf_seed = lsh_seed
+        self._ivf_trained_on = 0
+        self._ivf_changes = 0  # item vectors set since the index was trained
+        buckets = 1 if self.lsh.scans_all or self.use_ivf else self.lsh.num_buckets
         self.X = VectorStore(features)
         self.Y = VectorStore(features, buckets, self.lsh.indices_for)
         self.known: dict[str, tuple[str, ...]] = {}
@@ -68,6 +78,19 @@ class ALSServingModel:
                     self.expected_items = set()
             self.version += 1
         self.yty.set_dirty()
+        if self.use_ivf:
+            self._ivf_changes += 1
+            if len(self.Y) >= self.ivf_min_items and self._ivf_changes >= max(self._ivf_trained_on, self.ivf_min_items):
+                self.rebuild_ivf()
+
+    def rebuild_ivf(self) -> None:
+        """Retrain the IVF centroids on the current item vectors and rebuild the item store aside, then swap it in.
+        Called from the consumer thread (the only writer), so reading Y unlocked is safe."""
+        store, index = ivf.rebuild(self.Y, self.ivf_lists, self.ivf_probes, self._ivf_seed)
+        with self.lock.write():
+            self.Y, self.ivf = store, index
+            self._ivf_trained_on, self._ivf_changes = len(store), 0
+            self.version += 1
 
     def add_known_items(self, user: str, items: Iterable[str]) -> None:
         with self.lock.write():
@@ -96,23 +119,42 @@ class ALSServingModel:
 
     def bulk_load_items(self, ids: list[str], matrix: np.ndarray) -> None:
         """Load many item vectors at once (MODEL-REF); the store is rebuilt aside, then swapped in."""
-        store = self.Y.merged_with(ids, matrix)  # only the consumer thread writes, so reading Y unlocked is safe
+        # only the consumer thread writes, so reading Y unlocked is safe; with IVF the lists are retrained
+        store = self.Y.merged_with(ids, matrix, flat=self.use_ivf)
+        index = None
+        if self.use_ivf and len(store) >= self.ivf_min_items:
+            store, index = ivf.rebuild(store, self.ivf_lists, self.ivf_probes, self._ivf_seed)
         with self.lock.write():
             self.Y = store
+            if self.use_ivf:
+                self.ivf, self._ivf_trained_on, self._ivf_changes = index, len(store), 0
             self.expected_items = _minus(self.expected_items, ids)
             self.version += 1
         self.yty.set_dirty()
 
-    def bulk_load_users(self, ids: list[str], matrix: np.ndarray, known: list[list[str]] | None) -> None:
-        """Load many user vectors and their known items at once (MODEL-REF)."""
+    def bulk_load_users(self, ids: list[str], matrix: np.ndarray, known: Sequence[Sequence[str]] | None,
+                        canonical: bool = False) -> None:
+        """Load many user vectors and their known items at once (MODEL-REF). ``canonical``: each row of ``known``
+        is already a tuple without repeats of the item ID objects Y holds (``serving.als.loading``)."""
         store = self.X.merged_with(ids, matrix)
         new_known = dict(self.known)
-        canon = {i: i for i in self.Y.where}  # item IDs as the objects Y holds, so each ID is stored once
-        for user, items in zip(ids, known or (), strict=False):
-            if items:
-                items = map(canon.get, items, items)
-                old = new_known.get(user)
-                new_known[user] = tuple(dict.fromkeys(items)) if old is None else _union(old, items)
+        if known and canonical:
+            for user, row in zip(ids, known, strict=False):
+                if row:
+                    old = new_known.get(user)
+                    new_known[user] = tuple(row) if old is None else _union(old, row)
+        elif known:
+            canon = {i: i for i in self.Y.where}  # item IDs as the objects Y holds, so each ID is stored once
+            given = list(itertools.chain.from_iterable(known))
+            flat = list(map(canon.get, given, given))  # one C-level pass instead of one generator per user
+            del given, canon
+            pos = 0
+            for user, items in zip(ids, known, strict=False):
+                if items:
+                    row = flat[pos : pos + len(items)]
+                    pos += len(items)
+                    old = new_known.get(user)
+                    new_known[user] = tuple(dict.fromkeys(row)) if old is None else _union(old, row)
         with self.lock.write():
             self.X = store
             self.known = new_known
@@ -120,6 +162,14 @@ class ALSServingModel:
             self.version += 1
 
     # ---- reads ----
+
+    def candidate_buckets(self, target: np.ndarray) -> Iterable[int]:
+        """Item blocks a top-N query for ``target`` scans (under the read lock): all, the LSH candidates or IVF lists."""
+        if self.Y.buckets == 1:
+            return [0]
+        if self.use_ivf and self.ivf is not None:
+            return self.ivf.probe(target)  # type: ignore[no-any-return]
+        return self.lsh.candidate_indices(target)  # type: ignore[no-any-return]
 
     def fraction_loaded(self) -> float:
         """(|X| + |Y|) / (|X| + |Y| + expected users + expected items), or 1.0 if nothing is expected."""
@@ -182,6 +232,11 @@ class ALSServingModel:
     def _yty_factor(self) -> np.ndarray | None:
         with self.lock.read():
             return _gram_factor(self.Y)
+
+    def item_id_objects(self) -> np.ndarray:
+        """Every item ID (the objects Y holds), in block order; for the consumer thread, the only writer."""
+        live = [block.ids[: block.n] for _, block in self.Y.live_blocks()]
+        return np.concatenate(live) if live else np.empty(0, dtype=object)
 
     def nbytes(self) -> int:
         """Bytes of the vector arrays (X and Y blocks, norms and ID pointers)."""

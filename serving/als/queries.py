@@ -1,4 +1,4 @@
-"""Queries over the serving model: top-N over LSH candidate buckets (vectorized), cosines and anonymous fold-in."""
+"""Queries over the serving model: top-N over candidate buckets (vectorized, thresholded), cosines and anonymous fold-in."""
 
 from __future__ import annotations
 
@@ -14,18 +14,40 @@ from serving import rescorer as rescoring
 from serving.als.model import ALSServingModel
 from serving.als.vectors import Block
 
+SAMPLE_STRIDE = 64  # one score in this many is sampled to bound the top-N threshold from below
 
-def select_top(scores: np.ndarray, how_many: int) -> np.ndarray:
-    """Indices of the ``how_many`` highest scores, best first; NaN and -inf (excluded) never qualify."""
-    if np.isnan(scores).any():
-        scores = np.where(np.isnan(scores), -np.inf, scores)
-    if how_many < len(scores):
-        cut = len(scores) - how_many
-        top = np.argpartition(scores, cut)[cut:]
-    else:
-        top = np.arange(len(scores))
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return top[scores[top] > -np.inf]
+
+def _candidates(scores: np.ndarray, need: int) -> np.ndarray:
+    """Indices of a subset of ``scores`` holding every one among the ``need`` highest (ties included), without sorting
+    all: the need-th highest of a strided sample is a lower bound of the need-th highest overall, and only about
+    ``stride * need`` scores reach it. NaN never qualifies; falls back to every finite score when the bound is useless."""
+    n = len(scores)
+    stride = min(SAMPLE_STRIDE, n // (8 * max(need, 1)))
+    if stride >= 2:
+        sample = scores[::stride]
+        if np.isnan(sample).any():
+            sample = np.where(np.isnan(sample), -np.inf, sample)
+        bound = np.partition(sample, len(sample) - need)[len(sample) - need]
+        if bound > -np.inf:
+            return np.flatnonzero(scores >= bound)
+    return np.flatnonzero(scores > -np.inf)
+
+
+def select_top(scores: np.ndarray, how_many: int, excluded: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``how_many`` highest scores, best first; NaN, -inf and the ``excluded`` indices never qualify."""
+    excluded = np.empty(0, dtype=np.int64) if excluded is None else excluded
+    if how_many <= 0:
+        return np.empty(0, dtype=np.int64)
+    candidates = _candidates(scores, how_many + len(excluded))
+    if len(excluded):
+        candidates = candidates[~np.isin(candidates, excluded)]
+    values = scores[candidates]
+    if how_many < len(values):
+        cut = len(values) - how_many
+        keep = np.argpartition(values, cut)[cut:]
+        candidates, values = candidates[keep], values[keep]
+    order = np.argsort(-values, kind="stable")
+    return candidates[order]
 
 
 def _scan(model: ALSServingModel, parts: list[tuple[int, Block]], starts: np.ndarray, target: np.ndarray,
@@ -47,6 +69,21 @@ def _scan(model: ALSServingModel, parts: list[tuple[int, Block]], starts: np.nda
         return scores
 
 
+def _excluded_rows(model: ALSServingModel, parts: list[tuple[int, Block]], starts: np.ndarray,
+                   exclude: Collection[str]) -> np.ndarray:
+    """Positions in the concatenated scores of the excluded items that lie in the scanned blocks."""
+    if not exclude:
+        return np.empty(0, dtype=np.int64)
+    store = model.Y
+    where = {bucket: int(start) for (bucket, _), start in zip(parts, starts, strict=False)}
+    rows = []
+    for item in exclude:
+        loc = store.locate(item)
+        if loc is not None and loc[0] in where:
+            rows.append(where[loc[0]] + loc[1])
+    return np.array(rows, dtype=np.int64)
+
+
 def top_n(
     model: ALSServingModel,
     target: np.ndarray,
@@ -55,29 +92,26 @@ def top_n(
     rescorer: Any = None,
     cosine: bool = False,
 ) -> list[tuple[str, float]]:
-    """The best items for ``target`` among the LSH candidate buckets: dot products (or cosines, ``target`` being a
-    unit vector), except ``exclude``, through ``rescorer``. Scanning is float32; reported scores are recomputed in
-    double precision as Oryx reports them."""
+    """The best items for ``target`` among the candidate buckets (LSH or IVF lists; all when exact): dot products (or
+    cosines, ``target`` being a unit vector), except ``exclude``, through ``rescorer``. Scanning is float32; reported
+    scores are recomputed in double precision as Oryx reports them."""
     target64 = np.asarray(target, dtype=np.float64)
     target32 = target64.astype(np.float32)
     with model.lock.read():
         store = model.Y
-        buckets = [0] if store.buckets == 1 else model.lsh.candidate_indices(target64)
-        parts = list(store.live_blocks(buckets))
+        parts = list(store.live_blocks(model.candidate_buckets(target64)))
         if not parts or how_many <= 0:
             return []
         sizes = [block.n for _, block in parts]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         scores = _scan(model, parts, starts, target32, cosine)
-        where = {bucket: int(start) for (bucket, _), start in zip(parts, starts, strict=False)}
-        for item in exclude:
-            loc = store.locate(item)
-            if loc is not None and loc[0] in where:
-                scores[where[loc[0]] + loc[1]] = -np.inf
+        excluded = _excluded_rows(model, parts, starts, exclude)
         if rescorer is not None:
+            scores[excluded] = -np.inf
+            excluded = None
             ids = np.concatenate([block.ids[: block.n] for _, block in parts])
             scores = rescoring.apply(rescorer, ids, scores)
-        chosen = select_top(scores, how_many)
+        chosen = select_top(scores, how_many, excluded)
         part_of = np.searchsorted(starts, chosen, side="right") - 1
         results = []
         for index, p in zip(chosen.tolist(), part_of.tolist(), strict=True):

@@ -148,8 +148,9 @@ class VectorStore:
                 self.where[i] = pos * self.buckets + bucket
         self.recent = set()
 
-    def merged_with(self, ids: list[str], matrix: np.ndarray) -> VectorStore:
-        """A new store holding these vectors plus every current one whose ID is not among them (a bulk load)."""
+    def merged_with(self, ids: list[str], matrix: np.ndarray, flat: bool = False) -> VectorStore:
+        """A new store holding these vectors plus every current one whose ID is not among them (a bulk load); in one
+        block if ``flat`` (to be rebucketed), else bucketed as this one."""
         matrix = np.asarray(matrix, dtype=np.float32).reshape(len(ids), self.features)
         new_ids = set(ids)
         old_ids = [i for i in self.where if i not in new_ids]
@@ -160,7 +161,7 @@ class VectorStore:
         all_ids = np.empty(len(old_ids) + len(ids), dtype=object)
         all_ids[: len(old_ids)] = old_ids
         all_ids[len(old_ids) :] = ids
-        store = VectorStore(self.features, self.buckets, self.bucket_of)
+        store = VectorStore(self.features) if flat else VectorStore(self.features, self.buckets, self.bucket_of)
         store._fill(all_ids, np.concatenate([old, matrix]) if len(old_ids) else matrix)
         store.recent = {i for i in self.recent if i in store.where}
         return store

@@ -44,11 +44,11 @@ class TwoTowerSpeedModel:
         self.user_embedding = user_embedding
         self.y: dict[str, np.ndarray] = {}
         self.known: dict[str, dict[str, None]] = {}  # user -> items, as an ordered set
-        self.expected = set(info.x_ids) | set(info.y_ids)
+        self.expected = {"X": set(info.x_ids), "Y": set(info.y_ids)}
 
     def fraction_loaded(self) -> float:
-        loaded = len(self.y) + len(self.known)
-        return 1.0 if not self.expected else loaded / (loaded + len(self.expected))
+        loaded, expected = len(self.y) + len(self.known), len(self.expected["X"]) + len(self.expected["Y"])
+        return 1.0 if not expected else loaded / (loaded + expected)
 
     def item_vector(self, content: ItemContent) -> np.ndarray:
         vector = self.tower.content_vectors(hashed_features([content], self.tower.buckets))[0]
@@ -101,7 +101,7 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
                 model.known[update.id] = dict.fromkeys(update.known)
             else:
                 model.known.setdefault(update.id, {})
-            model.expected.discard(update.id)
+            model.expected[update.matrix].discard(update.id)
 
     def _install(self, info: ALSModelInfo, base: str | None) -> TwoTowerSpeedModel:
         if info.extra.get("modelType") != MODEL_TYPE:
@@ -125,7 +125,8 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
             if old is not None and old.features == model.features:  # keep what we have until replaced
                 model.y.update(old.y)
                 model.known.update(old.known)
-                model.expected.difference_update(set(old.y) | set(old.known))
+                model.expected["Y"].difference_update(old.y)
+                model.expected["X"].difference_update(old.known)
             self.model = model
         log.info("Two-tower model: %d features, %d users, %d items, tower %d buckets", info.features,
                  len(info.x_ids), len(info.y_ids), tower.buckets)
@@ -144,7 +145,7 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
                 else:
                     for n, user in enumerate(ids):
                         model.known[user] = dict.fromkeys(known[n] if known is not None else [])
-                model.expected.difference_update(ids)
+                model.expected[side].difference_update(ids)
 
     def model_status(self) -> Literal["none", "loading", "ready"]:
         """'none' before any model, 'loading' below min-model-load-fraction, else 'ready' (read by the speed runner)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,8 +125,7 @@ def test_parity_with_local_engine_on_planted_data(spark: object, tmp_path: Path)
     assert result["local_auc"] > 0.8 and result["spark_auc"] > 0.8  # the planted groups are learnt
 
 
-@pytest.mark.skipif(os.environ.get("ORYXPY_SPARK_ML100K") != "1",
-                    reason="ml-100k on Spark takes minutes on 2 cores; set ORYXPY_SPARK_ML100K=1")
+@pytest.mark.slow  # about a minute of Spark on 2 cores
 def test_parity_with_local_engine_on_ml100k(spark: object, tmp_path: Path, shared_data) -> None:  # type: ignore[no-untyped-def]
     lines = []
     for line in shared_data("ml-100k/u.data").read_text().splitlines():

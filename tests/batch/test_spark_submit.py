@@ -15,7 +15,14 @@ from batch.spark.session import KAFKA_PACKAGE, spark_conf  # noqa: E402
 from batch.spark.submit import CONFIG_FILE, JOB, spark_submit_command  # noqa: E402
 from oryxpy.config import Config  # noqa: E402
 from oryxpy.errors import ConfigError  # noqa: E402
-from tests.batch.helpers import check_model_dir, check_published, interactions, model_dirs, read_updates, send_input  # noqa: E402
+from tests.batch.helpers import (  # noqa: E402
+    check_model_dir,
+    check_published,
+    interactions,
+    model_dirs,
+    read_updates,
+    send_input,
+)
 from tests.conftest import embedded_config_at  # noqa: E402
 
 

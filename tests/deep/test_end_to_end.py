@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from oryxpy.config import Config
 from oryxpy.content import content_record
 from oryxpy.messages import UP, ModelMessage, decode
 from oryxpy.pmml import pmml_to_als_model
+from oryxpy.storage import LocalStorage, join_uri
 from serving.app import create_app
 from speed.deep.manager import TwoTowerSpeedModelManager
 from tests.batch.helpers import FAST, check_model_dir, check_published, model_dirs, read_updates, send_input
@@ -37,7 +39,7 @@ def ranked(client: TestClient, path: str) -> list[str]:
 
 
 def wait_served(client: TestClient, users: int) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while client.get("/ready").status_code != 200 or client.get("/user/allIDs").text.count("\n") < users:
         assert time.monotonic() < deadline, "model not served in time"
         time.sleep(0.05)
@@ -51,6 +53,8 @@ def test_switching_update_class_needs_no_other_change(tmp_path: Path, update: st
     generation(config, interactions() + contents() + ['{"item": "bad", "content": 5}'])
     [model_uri] = model_dirs(config)
     check_model_dir(config, model_uri)
+    report = json.loads(LocalStorage().read_text(join_uri(model_uri, "metrics.json")))
+    assert "ndcg@10" in report["metrics"] and "auc" in report["metrics"]  # the same evaluation code for both
     info = check_published(config, read_updates(config))
     assert info.features == 8 and info.implicit
     assert (info.extra.get("modelType") == "two-tower") == (update == "deep")
@@ -73,7 +77,8 @@ def test_deep_model_serves_and_speed_layer_places_new_items(tmp_path: Path) -> N
     assert speed.model_status() == "ready"
     # content only, no interaction: an item-tower vector at once
     new_item = content_record(item_content("a-new", "a"))
-    updates = speed.build_updates([new_item, f"uNew,b3,1,{T0}", f"uNew,b4,1,{T0 + 1}", "bad,record"])
+    updates = speed.build_updates([new_item, f"uNew,b3,1,{T0}", f"uNew,b4,1,{T0 + 1}", "bad,record",
+                                   '{"item": "z", "content": 3}'])  # bad records are rejected, not fatal
     assert [decode(k, v).matrix for k, v in updates] == ["Y", "X"]  # type: ignore[union-attr]
     y_up, x_up = (decode(k, v) for k, v in updates)
     assert y_up.id == "a-new" and len(y_up.vector) == 8  # type: ignore[union-attr]
@@ -109,3 +114,24 @@ def test_speed_manager_loads_model_ref_and_rejects_other_models(tmp_path: Path) 
     with pytest.raises(Exception, match="not a two-tower model"):
         speed.consume(als_pmml)
     assert pmml_to_als_model(als_pmml.pmml).features == 8
+
+
+@pytest.mark.integration
+def test_deep_model_on_kafka_and_hdfs(kafka_config: Config, hdfs_config: Config) -> None:
+    """Kafka topics and an HDFS model directory: the speed layer reads the tower weights over WebHDFS."""
+    config = kafka_config.with_overrides({**FAST_DEEP, "oryx.ml.eval.test-fraction": 0.0,
+                                          "oryx.batch.storage.model-dir": hdfs_config.model_dir,
+                                          "oryx.batch.storage.data-dir": hdfs_config.data_dir,
+                                          "oryx.storage.hdfs.webhdfs-url": hdfs_config["oryx.storage.hdfs.webhdfs-url"]})
+    generation(config, interactions() + contents())
+    messages = read_updates(config, idle_s=2.0)
+    info = check_published(config, messages)
+    assert info.extra["modelDir"].startswith("hdfs://")
+    speed = TwoTowerSpeedModelManager(config)
+    for message in messages:
+        speed.consume(message)
+    [(_, value)] = speed.build_updates([content_record(item_content("a-new", "a"))])
+    assert decode(UP, value).id == "a-new"  # type: ignore[union-attr]
+    with TestClient(create_app(config)) as client:
+        wait_served(client, 2 * USERS_PER_GENRE)
+        assert sum(genre_of(i) == "a" for i in ranked(client, "/recommend/uA0?howMany=5")) >= 4
