@@ -77,3 +77,22 @@ def test_kafka_and_hdfs_local_engine(kafka_config, hdfs_base, shared_data, tmp_p
         run_first_minute(system, movielens_csv(shared_data("ml-100k/u.data"), limit=30000))
     finally:
         system.stop()
+
+
+def test_kafka_and_hdfs_spark_engine(kafka_config, hdfs_base, shared_data, tmp_path):
+    from tests.conftest import WEBHDFS_URL
+
+    run = f"{hdfs_base}/e2e-spark-{kafka_config['oryx.input-topic.message.topic']}"
+    config = system_config(kafka_config, **{
+        "oryx.batch.engine": "spark",
+        "oryx.batch.streaming.starting-offsets": "earliest",  # the Spark job may start after the ingest
+        "oryx.batch.streaming.generation-interval-sec": 30,
+        "oryx.batch.storage.data-dir": f"{run}/data",
+        "oryx.batch.storage.model-dir": f"{run}/model",
+        "oryx.storage.hdfs.webhdfs-url": WEBHDFS_URL,
+    })
+    system = RunningSystem(config, tmp_path / "run.log").start()
+    try:
+        run_first_minute(system, movielens_csv(shared_data("ml-100k/u.data"), limit=30000))
+    finally:
+        system.stop()
