@@ -64,15 +64,21 @@ def test_embedded_first_minute(embedded_config, shared_data, tmp_path):
         system.stop()
 
 
-def test_kafka_and_hdfs_local_engine(kafka_config, hdfs_base, shared_data, tmp_path):
+def on_kafka_and_hdfs(kafka_config: Config, hdfs_base: str, **more: object) -> Config:
+    """The system on real Kafka (fresh topics) with data-dir and model-dir on real HDFS."""
     from tests.conftest import WEBHDFS_URL
 
-    config = system_config(kafka_config, **{
-        "oryx.batch.storage.data-dir": f"{hdfs_base}/e2e-{kafka_config['oryx.input-topic.message.topic']}/data",
-        "oryx.batch.storage.model-dir": f"{hdfs_base}/e2e-{kafka_config['oryx.input-topic.message.topic']}/model",
+    run = f"{hdfs_base}/e2e-{kafka_config['oryx.input-topic.message.topic']}"
+    return system_config(kafka_config, **{
+        "oryx.batch.storage.data-dir": f"{run}/data",
+        "oryx.batch.storage.model-dir": f"{run}/model",
         "oryx.storage.hdfs.webhdfs-url": WEBHDFS_URL,
+        **more,
     })
-    system = RunningSystem(config, tmp_path / "run.log").start()
+
+
+def test_kafka_and_hdfs_local_engine(kafka_config, hdfs_base, shared_data, tmp_path):
+    system = RunningSystem(on_kafka_and_hdfs(kafka_config, hdfs_base), tmp_path / "run.log").start()
     try:
         run_first_minute(system, movielens_csv(shared_data("ml-100k/u.data"), limit=30000))
     finally:
@@ -80,16 +86,10 @@ def test_kafka_and_hdfs_local_engine(kafka_config, hdfs_base, shared_data, tmp_p
 
 
 def test_kafka_and_hdfs_spark_engine(kafka_config, hdfs_base, shared_data, tmp_path):
-    from tests.conftest import WEBHDFS_URL
-
-    run = f"{hdfs_base}/e2e-spark-{kafka_config['oryx.input-topic.message.topic']}"
-    config = system_config(kafka_config, **{
+    config = on_kafka_and_hdfs(kafka_config, hdfs_base, **{
         "oryx.batch.engine": "spark",
         "oryx.batch.streaming.starting-offsets": "earliest",  # the Spark job may start after the ingest
         "oryx.batch.streaming.generation-interval-sec": 30,
-        "oryx.batch.storage.data-dir": f"{run}/data",
-        "oryx.batch.storage.model-dir": f"{run}/model",
-        "oryx.storage.hdfs.webhdfs-url": WEBHDFS_URL,
     })
     system = RunningSystem(config, tmp_path / "run.log").start()
     try:
