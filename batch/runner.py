@@ -106,13 +106,18 @@ class BatchRunner:
         return True
 
     def _drain(self) -> list[Record]:
-        """Every record available now, minus those an earlier (uncommitted) generation already stored."""
+        """The records available now, minus those an earlier (uncommitted) generation already stored.
+
+        Under a steady stream the input is never caught up, so reading stops after a bounded time (a tenth of the
+        interval, 1 to 30 s); what arrives later belongs to the next generation.
+        """
         stored = self._stored_offsets()
         records: list[Record] = []
+        deadline = time.monotonic() + max(1.0, min(30.0, self.interval_s / 10))
         while True:
             batch = self.consumer.poll(timeout_s=0.5, max_records=POLL_RECORDS)
             records.extend(r for r in batch if r.offset >= stored.get(r.partition, 0))
-            if not batch and self.consumer.lag() == 0:
+            if (not batch and self.consumer.lag() == 0) or time.monotonic() > deadline:
                 return records
 
     def _stored_offsets(self) -> dict[int, int]:

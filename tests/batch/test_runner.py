@@ -235,3 +235,34 @@ def test_input_of_a_failed_store_goes_into_the_next_generation(config: Config):
     assert runner.run_generation()
     assert sorted(data_generations(config)[0].column("value").to_pylist()) == sorted(lines + ["late,item1,1,1600000999999"])
     runner.close()
+
+
+def test_a_generation_ends_under_a_steady_stream_of_input(config: Config):
+    import threading
+    import time
+
+    from oryxpy.topics import open_producer
+
+    runner = make_runner(config.with_overrides({"oryx.batch.streaming.generation-interval-sec": 10}))
+    stop = threading.Event()
+
+    def stream() -> None:
+        with open_producer(config, "input") as producer:
+            n = 0
+            while not stop.is_set():
+                producer.send(None, f"u{n % 20},i{n % 30},1,{T0 + n}")
+                n += 1
+                time.sleep(0.002)
+
+    sender = threading.Thread(target=stream, daemon=True)
+    sender.start()
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert runner.run_generation()  # reading stops after interval / 10 = 1 s, even though input keeps coming
+        assert time.monotonic() - started < 30
+    finally:
+        stop.set()
+        sender.join(timeout=10)
+        runner.close()
+    assert len(data_generations(config)) == 1 and data_generations(config)[0].num_rows > 0
