@@ -102,6 +102,7 @@ def ready_model(state: ServingState) -> ALSServingModel:
     return model  # type: ignore[no-any-return]
 
 
-def provider(state: ServingState) -> Any:
-    """The rescorer provider (None when none is configured)."""
-    return getattr(state.manager, "rescorer_provider", None)
+def rescorer_for(state: ServingState, kind: str, *args: Any) -> Any:
+    """The configured provider's ``get_<kind>_rescorer(*args)``, or None when no provider is configured."""
+    provider = getattr(state.manager, "rescorer_provider", None)
+    return None if provider is None else getattr(provider, f"get_{kind}_rescorer")(*args)

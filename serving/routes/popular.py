@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from serving import formats
 from serving.als.queries import top_n
-from serving.params import HowMany, Offset, RescorerParams, State, paging, provider, ready_model
+from serving.params import HowMany, Offset, RescorerParams, State, paging, ready_model, rescorer_for
 
 router = APIRouter(tags=["popular"])
 
@@ -40,8 +40,7 @@ def most_active_users(request: Request, state: State, howMany: HowMany = "10", o
     """Users with the most known items, most first."""
     n, skip = paging(howMany, offset)
     model = ready_model(state)
-    p = provider(state)
-    rescorer = p.get_most_active_users_rescorer(rescorerParams or []) if p is not None else None
+    rescorer = rescorer_for(state, "most_active_users", rescorerParams or [])
     return formats.id_counts(request, _top_counts(model.user_counts(), rescorer, n, skip))
 
 
@@ -51,6 +50,5 @@ def most_popular_items(request: Request, state: State, howMany: HowMany = "10", 
     """Items known by the most users, most first."""
     n, skip = paging(howMany, offset)
     model = ready_model(state)
-    p = provider(state)
-    rescorer = p.get_most_popular_items_rescorer(rescorerParams or []) if p is not None else None
+    rescorer = rescorer_for(state, "most_popular_items", rescorerParams or [])
     return formats.id_counts(request, _top_counts(model.item_counts(), rescorer, n, skip))

@@ -20,8 +20,8 @@ from serving.params import (
     paging,
     path_id_values,
     path_ids,
-    provider,
     ready_model,
+    rescorer_for,
 )
 from serving.state import ServingState
 
@@ -41,8 +41,7 @@ def _user_vectors(model: ALSServingModel, users: list[str]) -> list[np.ndarray]:
 def _recommend(request: Request, state: ServingState, model: ALSServingModel, target: np.ndarray, users: list[str],
                exclude: set[str], how_many: str, offset: str, args: list[str]) -> Response:
     n, skip = paging(how_many, offset)  # validated again: cheap, and keeps this helper safe alone
-    p = provider(state)
-    rescorer = p.get_recommend_rescorer(users, args or []) if p is not None else None
+    rescorer = rescorer_for(state, "recommend", users, args or [])
     return formats.id_values(request, top_n(model, target, n + skip, exclude, rescorer)[skip:])
 
 
@@ -91,8 +90,7 @@ def recommend_to_anonymous(request: Request, state: State, howMany: HowMany = "1
     if xu is None:
         raise InvalidInput(f"none of the items is known: {', '.join(i for i, _ in pairs)}")
     items = [i for i, _ in pairs]
-    p = provider(state)
-    rescorer = p.get_recommend_to_anonymous_rescorer(items, rescorerParams or []) if p is not None else None
+    rescorer = rescorer_for(state, "recommend_to_anonymous", items, rescorerParams or [])
     return formats.id_values(request, top_n(model, xu, n + skip, set(items), rescorer)[skip:])
 
 

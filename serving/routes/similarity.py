@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from oryxpy.errors import NotFound
 from serving import formats
 from serving.als.queries import cosine, top_n, unit_sum
-from serving.params import HowMany, Offset, RescorerParams, State, paging, path_ids, provider, ready_model
+from serving.params import HowMany, Offset, RescorerParams, State, paging, path_ids, ready_model, rescorer_for
 
 router = APIRouter(tags=["similarity"])
 
@@ -26,8 +26,7 @@ def similarity(request: Request, state: State, howMany: HowMany = "10", offset: 
     for item, vector in zip(items, vectors, strict=True):
         if vector is None:
             raise NotFound(item)
-    p = provider(state)
-    rescorer = p.get_most_similar_items_rescorer(rescorerParams or []) if p is not None else None
+    rescorer = rescorer_for(state, "most_similar_items", rescorerParams or [])
     target = unit_sum(vectors)  # type: ignore[arg-type]
     return formats.id_values(request, top_n(model, target, n + skip, set(items), rescorer, cosine=True)[skip:])
 
