@@ -8,24 +8,41 @@ import scipy.sparse as sp
 SCORE_CELLS = 32_000_000  # users x items scores computed at once (128 MB of float32)
 
 
+def _negatives(users: np.ndarray, items: np.ndarray, pool: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One uniform draw from ``pool`` per row, never an item the row's user has among ``items`` (rejection sampling,
+    vectorized; rows whose user has every pool item get -1)."""
+    width = int(pool.max()) + 1
+    own = np.unique(users.astype(np.int64) * width + items)
+    distinct = np.bincount(own // width, minlength=int(users.max()) + 1)
+    negatives = np.where(distinct[users] < len(pool), pool[rng.integers(0, len(pool), len(users))], -1)
+    for _ in range(64):
+        clash = (negatives >= 0) & np.isin(users.astype(np.int64) * width + negatives, own)
+        if not clash.any():
+            return negatives
+        negatives[clash] = pool[rng.integers(0, len(pool), int(clash.sum()))]
+    for row in np.flatnonzero((negatives >= 0) & np.isin(users.astype(np.int64) * width + negatives, own)):
+        negatives[row] = rng.choice(np.setdiff1d(pool, items[users == users[row]]))  # users with nearly every item
+    return negatives
+
+
 def mean_auc(x: np.ndarray, y: np.ndarray, users: np.ndarray, items: np.ndarray, rng: np.random.Generator) -> float:
     """Oryx's mean per-user AUC (spec 3.5): each test pair is a positive; as many negatives per user are drawn
     uniformly from the items of the test set that the user has not got; a pair counts when the positive scores
     strictly higher. Users left without negatives are skipped; NaN when no user can be scored."""
     if len(users) == 0:
         return float("nan")
-    pool = np.unique(items)
     order = np.argsort(users, kind="stable")
     users, items = users[order], items[order]
+    negatives = _negatives(users, items, np.unique(items), rng)
+    xu = x[users].astype(np.float64)
+    positive_scores = np.einsum("ij,ij->i", xu, y[items].astype(np.float64))
+    negative_scores = np.einsum("ij,ij->i", xu, y[np.maximum(negatives, 0)].astype(np.float64))
     bounds = np.flatnonzero(np.diff(users)) + 1
     aucs = []
-    for user_items, user in zip(np.split(items, bounds), users[np.append(0, bounds)], strict=True):
-        candidates = np.setdiff1d(pool, user_items, assume_unique=False)
-        if len(candidates) == 0:
+    for pos, neg, drawn in zip(np.split(positive_scores, bounds), np.split(negative_scores, bounds),
+                               np.split(negatives, bounds), strict=True):
+        if drawn[0] < 0:
             continue
-        negatives = rng.choice(candidates, size=len(user_items), replace=True)
-        pos = y[user_items] @ x[user]
-        neg = y[negatives] @ x[user]
         aucs.append(float(np.mean(pos[:, None] > neg[None, :])))
     return float(np.mean(aucs)) if aucs else float("nan")
 

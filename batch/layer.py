@@ -8,6 +8,8 @@ import threading
 from types import FrameType
 
 from batch.runner import BatchRunner
+from oryxpy import compat
+from oryxpy.analytics import layer_metrics
 from oryxpy.config import Config
 
 log = logging.getLogger(__name__)
@@ -15,11 +17,13 @@ log = logging.getLogger(__name__)
 
 def run(config: Config) -> None:
     """Run the batch layer in the foreground; returns after a signal, once the current generation has finished."""
+    compat.warn_at_startup(config, "batch")
     if config["oryx.batch.engine"] == "spark":
         from batch.spark.submit import run as run_on_spark
 
         return run_on_spark(config)
     runner = BatchRunner(config)
+    layer_metrics.serve(config, "batch", runner)  # Prometheus on oryx.batch.metrics-port, when set
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("batch layer: signal %d, stopping after the current generation", signum)

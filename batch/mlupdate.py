@@ -28,6 +28,7 @@ MODEL_FILE = "model.pmml"
 METRICS_FILE = "metrics.json"
 TEMPORARY = ".temporary"
 SCORE = "score"
+REFIT = "refit"
 LOWER_IS_BETTER = frozenset({"rmse"})
 
 
@@ -63,6 +64,7 @@ class MLUpdate(BatchLayerUpdate):
         self.search: str = config["oryx.ml.eval.hyperparam-search"]
         self.metric: str = config["oryx.ml.eval.metric"]
         self.max_message_size: int = config["oryx.update-topic.message.max-size"]
+        self.refit: bool = config["oryx.ml.eval.refit"]
         self.seed: int | None = None  # a model type may fix it for reproducible searches
         if self.test_fraction == 0 and self.candidates > 1:
             log.info("Eval is disabled (test-fraction 0): building 1 candidate instead of %d", self.candidates)
@@ -100,6 +102,14 @@ class MLUpdate(BatchLayerUpdate):
     def release(self, candidate_uri: str) -> None:  # noqa: B027 - optional hook
         """Forget anything kept in memory for a candidate."""
 
+    def refit_data(self, data: Any) -> Any | None:
+        """The data to rebuild the chosen model on (all of it), or None when the model type cannot refit."""
+        return None
+
+    def split_note(self, data: Any) -> str:
+        """Which train/test split ``prepare`` used and why, for the model's metrics.json."""
+        return ""
+
     # ---- the generic flow ------------------------------------------------------------------------------------
     def run_update(self, timestamp_ms: int, new_data: pa.Table, past_data: pa.Table | None, model_dir: str,
                    update_producer: TopicProducer | None) -> None:
@@ -108,7 +118,13 @@ class MLUpdate(BatchLayerUpdate):
         evaluating = self.has_test_data(data)
         rng = np.random.default_rng(self.seed)
         params = self.hyperparams()
-        combos = choose_combos(params, self.search, self.candidates, rng)
+        if evaluating:
+            combos = choose_combos(params, self.search, self.candidates, rng)
+        else:  # nothing could choose among candidates: build one, at the centre of each searched range
+            combos = [tuple(p.centre() for p in params)]
+            if self.candidates > 1:
+                log.info("no evaluation possible: building 1 candidate (the centre of the search space) instead of %d",
+                         self.candidates)
         temporary = join_uri(model_dir, TEMPORARY, str(timestamp_ms))
         candidates = [Candidate(i, {p.name.rsplit(".", 1)[-1]: v for p, v in zip(params, combo, strict=True)},
                                 join_uri(temporary, str(i))) for i, combo in enumerate(combos)]
@@ -124,13 +140,51 @@ class MLUpdate(BatchLayerUpdate):
             if best is None:
                 log.warning("Unable to build any model")
                 return
+            chosen = best
+            if evaluating and self.refit:
+                best = self._refit(data, best, candidates, storage, temporary)
             final_uri = self._promote(storage, model_dir, best, candidates)
+            self._append_report(storage, final_uri, data, evaluating, refit=best is not chosen)
         finally:
             for candidate in candidates:
                 self.release(candidate.uri)
+            self.release(join_uri(temporary, REFIT))
             storage.delete(temporary)
         if update_producer is not None:
             self._publish(storage, data, final_uri, update_producer)
+
+    def _refit(self, data: Any, best: Candidate, candidates: list[Candidate], storage: Storage, temporary: str) -> Candidate:
+        """Rebuild the chosen hyper-parameters on all data; the published model then holds every user and item."""
+        full = self.refit_data(data)
+        if full is None:
+            log.info("this model type cannot refit on all data; publishing the candidate built on the train split")
+            return best
+        started = time.perf_counter()
+        refit = Candidate(len(candidates), best.hyperparams, join_uri(temporary, REFIT), metrics=dict(best.metrics))
+        try:
+            self.build_model(full, best.hyperparams, refit.uri)
+            refit.built = storage.exists(join_uri(refit.uri, MODEL_FILE))
+        except OryxError as exc:
+            log.warning("refit of %s on all data failed (%s); publishing the candidate built on the train split",
+                        best.hyperparams, exc)
+            return best
+        if not refit.built:
+            log.warning("refit of %s on all data built no model; publishing the train-split candidate", best.hyperparams)
+            return best
+        log.info("refit %s on all data (%.1fs)", best.hyperparams, time.perf_counter() - started)
+        return refit
+
+    def _append_report(self, storage: Storage, final_uri: str, data: Any, evaluating: bool, refit: bool) -> None:
+        """Record in metrics.json how the model was chosen: the split, and whether it was refit on all data."""
+        uri = join_uri(final_uri, METRICS_FILE)
+        report = json.loads(storage.read_text(uri))
+        report["split"] = self.split_note(data)
+        report["evaluated"] = evaluating
+        report["refit"] = refit
+        if not evaluating:
+            log.warning("model %s was not evaluated (%s): published without a score", final_uri,
+                        report["split"] or "no test data")
+        storage.write_text(uri, json.dumps(_json_safe(report), indent=2))
 
     def _build_and_eval(self, data: Any, candidate: Candidate, storage: Storage, evaluating: bool) -> None:
         started = time.perf_counter()

@@ -13,8 +13,9 @@ import pyarrow as pa
 from oryxpy.config import Config
 from oryxpy.errors import OryxError, StorageError
 from oryxpy.interfaces import INPUT_SCHEMA, BatchLayerUpdate, instantiate
+from oryxpy.status import write_batch_status
 from oryxpy.storage import Storage, join_uri, name_of, storage_for
-from oryxpy.topics import Record, TopicConsumer, open_consumer, open_producer
+from oryxpy.topics import Record, TopicConsumer, apply_input_retention, open_consumer, open_producer
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,20 @@ class BatchRunner:
         self.start()
         log.info("batch layer: a generation every %ds; data in %s, models in %s", self.interval_s, self.data_dir, self.model_dir)
         next_at = time.monotonic() + self.interval_s
+        self._status(next_at, running=False)
         while not self.stop_event.wait(max(0.0, next_at - time.monotonic())):
             next_at = max(next_at + self.interval_s, time.monotonic())
+            self._status(next_at, running=True)
             try:
                 self.run_generation()
             except OryxError as exc:  # e.g. storage or broker down: input not yet stored is read again next time
                 log.error("generation failed: %s", exc)
+            self._status(next_at, running=False)
+
+    def _status(self, next_at: float, running: bool) -> None:
+        """Say when the next generation runs, for a serving layer on this machine ("next generation in 243 s")."""
+        next_ms = int(time.time() * 1000 + (next_at - time.monotonic()) * 1000)
+        write_batch_status(self.config.state_dir, next_ms, running)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -169,8 +178,15 @@ class BatchRunner:
         return pa.concat_tables(tables) if tables else None
 
     def delete_old(self, now_ms: int | None = None) -> None:
-        """Apply max-age-data-hours and max-age-model-hours (spec 1.4)."""
+        """Apply max-age-data-hours and max-age-model-hours (spec 1.4), and the embedded input log's retention."""
         delete_old(self.config, now_ms)
+        try:
+            deleted = apply_input_retention(self.config)
+        except OryxError as exc:
+            log.warning("could not apply the input log's retention: %s", exc)
+        else:
+            if deleted:
+                log.info("deleted %d stored input records older than oryx.embedded.input-retention-ms from the input log", deleted)
 
 
 def delete_old(config: Config, now_ms: int | None = None) -> None:

@@ -23,6 +23,7 @@ class HyperParam:
     integer: bool
     values: tuple[float, ...]
     is_range: bool = False
+    log_scale: bool = False  # a range of positive values spread evenly in log space (sampling, grid and centre)
 
     @property
     def distinct(self) -> float:
@@ -36,14 +37,29 @@ class HyperParam:
         """A uniform random value."""
         if self.is_range:
             low, high = self.values
+            if self.log_scale:
+                return self._typed(math.exp(rng.uniform(math.log(low), math.log(high))))
             return int(rng.integers(low, high + 1)) if self.integer else float(rng.uniform(low, high))
         return self.values[int(rng.integers(len(self.values)))]
+
+    def _typed(self, value: float) -> Any:
+        return int(round(value)) if self.integer else float(value)
+
+    def centre(self) -> Any:
+        """The value to use when nothing can choose: a range's middle (geometric for log scale), the middle listed value."""
+        if not self.is_range:
+            return self.values[(len(self.values) - 1) // 2]
+        return self.trial_values(1)[0]
 
     def trial_values(self, k: int) -> list[Any]:
         """Up to k values spread over a range, for a grid; every one of explicit values."""
         if not self.is_range:
             return list(self.values)
         low, high = self.values
+        if self.log_scale:
+            if k == 1:
+                return [self._typed(math.sqrt(low * high))]
+            return sorted({self._typed(v) for v in np.geomspace(low, high, k)})
         if k == 1:
             return [(low + high) // 2 if self.integer else (low + high) / 2]
         if self.integer:
@@ -61,10 +77,11 @@ def _typed(name: str, value: float, integer: bool) -> float:
     return int(value)
 
 
-def from_config(config: Config, key: str, integer: bool) -> HyperParam:
+def from_config(config: Config, key: str, integer: bool, log_scale: bool = False) -> HyperParam:
     """Read a hyper-parameter key: a number is fixed; [a, b] is the range a..b; a longer list is those values.
 
-    The key decides int or float (unlike Oryx, where the literal's spelling did, spec 9.4).
+    The key decides int or float (unlike Oryx, where the literal's spelling did, spec 9.4). ``log_scale``: a range
+    of positive values is searched evenly in log space (a range reaching 0 stays linear).
     """
     raw = config[key]
     values = raw if isinstance(raw, list) else [raw]
@@ -73,7 +90,8 @@ def from_config(config: Config, key: str, integer: bool) -> HyperParam:
         low, high = typed
         if low > high:
             raise ConfigError(f"config key {key} = {raw!r}: a range [min, max] needs min <= max")
-        return HyperParam(key, integer, typed if low != high else (low,), is_range=low != high)
+        return HyperParam(key, integer, typed if low != high else (low,), is_range=low != high,
+                          log_scale=log_scale and low > 0)
     return HyperParam(key, integer, tuple(dict.fromkeys(typed)))
 
 

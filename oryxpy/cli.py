@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from oryxpy import validation
 from oryxpy.config import Config, load_config
 from oryxpy.errors import ConfigError, OryxError
 
@@ -26,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oryxpy", description="Lambda-architecture recommender after Oryx 2")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="run batch, speed and serving together (embedded by default)")
-    sub.add_parser("batch", parents=[common], help="run the batch layer")
+    batch = sub.add_parser("batch", parents=[common], help="run the batch layer")
+    batch.add_argument("--print-spark-submit", metavar="DIR", help="spark engine: write the job, its config and "
+                       "--py-files archive into DIR and print the spark-submit command instead of running it")
     sub.add_parser("speed", parents=[common], help="run the speed layer")
     sub.add_parser("serving", parents=[common], help="run the serving layer (REST API)")
     sub.add_parser("kafka-setup", parents=[common], help="create the input and update topics")
@@ -58,8 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.log_level)
     try:
         config = load_config(args.conf, args.sets)
-        if args.command in LAYERS:
-            importlib.import_module(LAYERS[args.command]).run(config)
+        validation.configure(config)  # the record rules (ID limit) of every layer and of kafka-input
+        if getattr(args, "print_spark_submit", None):
+            from batch.spark.submit import print_spark_submit
+
+            print_spark_submit(config, args.print_spark_submit)
+        elif args.command in LAYERS:
+            from oryxpy.identity import resolve_identity
+
+            importlib.import_module(LAYERS[args.command]).run(resolve_identity(config))
         elif args.command == "kafka-setup":
             from oryxpy.topics import setup_topics
 

@@ -19,6 +19,26 @@ class InvalidInput(OryxError, ValueError):
     http_status = 400
 
 
+class BadRecord(InvalidInput):
+    """An input record breaks one of the rules of oryxpy.validation; ``kind`` names which (for counting)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class RequestTooLarge(InvalidInput):
+    """A request body, what it decompresses to, or its number of records exceeds a configured limit (HTTP 413)."""
+
+    http_status = 413
+
+
+class PartiallySent(OryxError):
+    """Sending a request's records failed after some of them were acknowledged; the message says how many."""
+
+    http_status = 503
+
+
 class NotFound(OryxError, KeyError):
     """A user, item or file that was asked for does not exist."""
 

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from oryxpy.errors import InvalidInput
 from oryxpy.javafmt import java_double
 
-NAMESPACE = "http://www.dmg.org/PMML-4_4"
+#: PMML versions we write, with their namespaces. 4.3 is the default: the released Oryx 2.8.0 (JPMML 1.3.9) rejects
+#: any later namespace and never loads the model, while Oryx master reads 4.3 too. Reading accepts every version.
+PMML_NAMESPACES = {"4.3": "http://www.dmg.org/PMML-4_3", "4.4": "http://www.dmg.org/PMML-4_4"}
+DEFAULT_VERSION = "4.3"
+NAMESPACE = PMML_NAMESPACES[DEFAULT_VERSION]
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _NEEDS_QUOTES = (" ", '"', "\\", "\t", "\n", "\r")
 
@@ -74,29 +78,50 @@ def _timestamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime())
 
 
-def als_model_to_pmml(info: ALSModelInfo) -> str:
-    """The PMML document of an ALS model, as one compact string."""
-    ET.register_namespace("", NAMESPACE)
-    root = ET.Element(f"{{{NAMESPACE}}}PMML", {"version": "4.4"})
-    header = ET.SubElement(root, f"{{{NAMESPACE}}}Header")
-    ET.SubElement(header, f"{{{NAMESPACE}}}Application", {"name": "Oryx"})
-    ET.SubElement(header, f"{{{NAMESPACE}}}Timestamp").text = _timestamp()
+def als_model_to_pmml(info: ALSModelInfo, version: str = DEFAULT_VERSION) -> str:
+    """The PMML document of an ALS model, as one compact string, in PMML ``version`` (4.3 or 4.4)."""
+    if version not in PMML_NAMESPACES:
+        raise InvalidInput(f"PMML version {version!r} is not one we write (choose {' or '.join(PMML_NAMESPACES)})")
+    ns = PMML_NAMESPACES[version]
+    ET.register_namespace("", ns)  # written as the default namespace (xmlns="..."), as Oryx writes it
+    root = ET.Element(f"{{{ns}}}PMML", {"version": version})
+    header = ET.SubElement(root, f"{{{ns}}}Header")
+    ET.SubElement(header, f"{{{ns}}}Application", {"name": "Oryx"})
+    ET.SubElement(header, f"{{{ns}}}Timestamp").text = _timestamp()
     for name, value in info.extensions():
-        ET.SubElement(root, f"{{{NAMESPACE}}}Extension", {"name": name, "value": value})
+        ET.SubElement(root, f"{{{ns}}}Extension", {"name": name, "value": value})
     for name, ids in (("XIDs", info.x_ids), ("YIDs", info.y_ids)):
         if ids:
-            ET.SubElement(root, f"{{{NAMESPACE}}}Extension", {"name": name}).text = join_ids(ids)
+            ET.SubElement(root, f"{{{ns}}}Extension", {"name": name}).text = join_ids(ids)
     return _DECLARATION + ET.tostring(root, encoding="unicode", short_empty_elements=True)
 
 
-def read_extensions(pmml: str) -> dict[str, str]:
-    """Every top-level Extension: the ``value`` attribute, or the element text when there is none."""
+def pmml_version(pmml: str) -> str | None:
+    """The PMML version a document declares (its namespace, else its version attribute); None when it says neither."""
+    root = _parse(pmml)
+    if root.tag.startswith("{"):
+        ns = root.tag[1:].split("}", 1)[0]
+        for version, known in PMML_NAMESPACES.items():
+            if ns == known:
+                return version
+        if ns.startswith("http://www.dmg.org/PMML-"):
+            return ns.rsplit("-", 1)[-1].replace("_", ".")
+    return root.attrib.get("version")
+
+
+def _parse(pmml: str) -> ET.Element:
     try:
         root = ET.fromstring(pmml.encode("utf-8") if pmml.startswith("<?xml") else pmml)
     except ET.ParseError as exc:
         raise InvalidInput(f"model is not valid PMML XML: {exc}") from None
     if not root.tag.endswith("PMML"):
         raise InvalidInput(f"model document's root is {root.tag}, not PMML")
+    return root
+
+
+def read_extensions(pmml: str) -> dict[str, str]:
+    """Every top-level Extension (any PMML namespace): the ``value`` attribute, or the element text when there is none."""
+    root = _parse(pmml)
     result: dict[str, str] = {}
     for element in root:
         if element.tag.rsplit("}", 1)[-1] == "Extension" and "name" in element.attrib:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import functools
 import json
-import math
 from dataclasses import dataclass
 
-from oryxpy.errors import InvalidInput
+from oryxpy.errors import BadRecord
 from oryxpy.javafmt import java_float
+from oryxpy.validation import check_field_count, check_id, parse_strength, parse_timestamp
+
+__all__ = ["Interaction", "split_fields", "parse_strength", "parse_timestamp", "parse_interaction", "quote_field",
+           "format_record", "normalize_strength", "ingest_record"]
 
 _NEEDS_QUOTES = (",", '"', "\\", "\n", "\r")
 
@@ -29,24 +32,50 @@ def split_fields(line: str) -> list[str]:
     text = line.rstrip("\r\n")
     stripped = text.strip()
     if stripped.startswith("[") and stripped.endswith("]"):
+        if stripped.count("[", 1) or "{" in stripped:  # cheap guard; strings holding brackets take the slow path
+            _check_flat(stripped)
         try:
             values = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"not a valid JSON array ({exc.msg} at column {exc.colno})") from None
+            raise BadRecord("json", f"not a valid JSON array ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise BadRecord("json", "a JSON record must be a flat array of strings or numbers") from None
         if not isinstance(values, list) or any(isinstance(v, list | dict) for v in values):
-            raise InvalidInput("a JSON record must be a flat array of strings or numbers")
+            raise BadRecord("json", "a JSON record must be a flat array of strings or numbers")
         return ["" if v is None else _json_scalar_text(v) for v in values]
     if not stripped:
         return []
     if not any(c in text for c in '"\\['):  # the common case needs no CSV machinery
         return text.split(",")
     if stripped.startswith("["):
-        raise InvalidInput("looks like a JSON array but does not end with ']'")
+        raise BadRecord("json", "looks like a JSON array but does not end with ']'")
     try:
         rows = list(csv.reader([text], escapechar="\\", strict=True))
     except csv.Error as exc:
-        raise InvalidInput(f"not valid CSV ({exc})") from None
+        raise BadRecord("csv", f"not valid CSV ({exc})") from None
     return rows[0] if rows else []
+
+
+def _check_flat(text: str) -> None:
+    """BadRecord when a JSON array nests an array or object (checked before parsing, so depth costs nothing)."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > 1:
+                raise BadRecord("json", "a JSON record must be a flat array of strings or numbers")
+        elif char in "]}":
+            depth -= 1
 
 
 def _json_scalar_text(value: object) -> str:
@@ -59,44 +88,20 @@ def _json_scalar_text(value: object) -> str:
     return str(value)
 
 
-def parse_strength(text: str) -> float | None:
-    """A strength field: empty is a delete (None); otherwise a finite number."""
-    if text == "":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise InvalidInput(f"strength {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise InvalidInput(f"strength {text!r} must be a finite number")
-    return value
-
-
-def parse_timestamp(text: str) -> int:
-    """A timestamp field: whole milliseconds since the epoch, > 0."""
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise InvalidInput(f"timestamp {text!r} is not a whole number of milliseconds") from None
-    if value <= 0:
-        raise InvalidInput(f"timestamp {text!r} must be positive")
-    return value
-
-
 def parse_interaction(line: str) -> Interaction:
-    """Parse a record as stored on the input topic: all four fields are required (extra fields are ignored)."""
+    """Parse a record as stored on the input topic: exactly four fields, each valid (oryxpy.validation)."""
     fields = split_fields(line)
+    check_field_count(len(fields))
     if len(fields) < 4:
-        raise InvalidInput(f"expected user,item,strength,timestamp but got {len(fields)} field(s) in {line.strip()!r}")
-    user, item = fields[0], fields[1]
-    if user == "" or item == "":
-        raise InvalidInput(f"empty {'user' if user == '' else 'item'} ID in {line.strip()!r}")
-    return Interaction(user, item, parse_strength(fields[2]), parse_timestamp(fields[3]))
+        raise BadRecord("fields", f"expected user,item,strength,timestamp but got {len(fields)} field(s)")
+    return Interaction(check_id(fields[0], "user ID"), check_id(fields[1], "item ID"), parse_strength(fields[2]),
+                       parse_timestamp(fields[3]))
 
 
 def quote_field(value: str) -> str:
-    """CSV-quote a field when it holds a delimiter, quote, backslash or line break."""
-    if not any(c in value for c in _NEEDS_QUOTES):
+    """CSV-quote a field when it holds a delimiter, quote, backslash or line break, or starts like JSON (``[``, ``{``),
+    so that a record never reads as a JSON array or an item-content object."""
+    if not any(c in value for c in _NEEDS_QUOTES) and value.lstrip()[:1] not in ("[", "{"):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '""') + '"'
 
@@ -114,7 +119,7 @@ def normalize_strength(text: str) -> str:
         return ""
     text32 = java_float(value)
     if "Infinity" in text32:
-        raise InvalidInput(f"strength {text!r} is too large for a 32-bit float")
+        raise BadRecord("strength", f"strength {text!r} is too large for a 32-bit float")
     return text32
 
 
@@ -124,11 +129,10 @@ def ingest_record(line: str, now_ms: int) -> str:
     ``u,i`` means strength 1 now, ``u,i,`` a delete now, ``u,i,s`` strength s now, ``u,i,s,t`` strength s at t.
     """
     fields = split_fields(line)
+    check_field_count(len(fields))
     if len(fields) < 2:
-        raise InvalidInput("expected at least user,item")
-    user, item = fields[0], fields[1]
-    if user == "" or item == "":
-        raise InvalidInput(f"empty {'user' if user == '' else 'item'} ID")
+        raise BadRecord("fields", "expected at least user,item")
+    user, item = check_id(fields[0], "user ID"), check_id(fields[1], "item ID")
     strength = "1.0" if len(fields) == 2 else normalize_strength(fields[2])
     timestamp = parse_timestamp(fields[3]) if len(fields) > 3 else now_ms
     return format_record(user, item, strength, timestamp)

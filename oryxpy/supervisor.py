@@ -1,4 +1,9 @@
-"""``oryxpy run``: start the batch, speed and serving layers as child processes and keep them running."""
+"""``oryxpy run``: start the batch, speed and serving layers as child processes and keep them running.
+
+One ``oryxpy run`` owns a state directory (a lock on ``<state-dir>/run/lock``); the layers die with it (a parent-death
+signal), so a crashed supervisor leaves nothing behind; a layer that keeps dying right after its start is not
+restarted forever: everything stops with the reason.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,17 @@ from pathlib import Path
 
 from oryxpy.config import Config
 from oryxpy.config.reference import toml_value
+from oryxpy.errors import OryxError
+from oryxpy.experiment_run import variant_layers
+from oryxpy.runlock import StateLock, check_port_free, die_with_parent, reap_previous_layers
 
 log = logging.getLogger("oryxpy.run")
 
 LAYERS = ("batch", "speed", "serving")
 MAX_BACKOFF_S = 30.0
 STOP_GRACE_S = 20.0
+EARLY_DEATH_S = 20.0  # a layer that exits sooner than this after its start "died at start"
+MAX_EARLY_DEATHS = 3  # ... and after this many such deaths in a row it is not restarted again
 
 
 def write_effective_config(config: Config, path: Path) -> None:
@@ -37,12 +47,18 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     backoff_s: float = 1.0
+    early_deaths: int = 0
     started_at: float = field(default=0.0)
 
     def start(self, pid_dir: Path) -> None:
-        self.process = subprocess.Popen(self.command, start_new_session=True)
+        # a session of its own (Ctrl-C in a terminal reaches only the supervisor, which stops the layers in order),
+        # and a parent-death signal, so that the layer does not outlive a killed supervisor
+        self.process = subprocess.Popen(self.command, start_new_session=True, preexec_fn=die_with_parent())
         self.started_at = time.monotonic()
-        (pid_dir / f"{self.layer}.pid").write_text(f"{self.process.pid}\n")
+        try:
+            (pid_dir / f"{self.layer}.pid").write_text(f"{self.process.pid}\n")
+        except OSError as exc:  # the pid file is informational: a full or read-only disk must not stop supervision
+            log.warning("cannot write %s: %s", pid_dir / f"{self.layer}.pid", exc)
         log.info("started %s layer (pid %d)", self.layer, self.process.pid)
 
 
@@ -55,7 +71,11 @@ class Supervisor:
         self.conf_file = self.run_dir / "effective-config.toml"
         self.children = [Child(layer, [sys.executable, "-m", "oryxpy.cli", layer, "--conf", str(self.conf_file)])
                          for layer in LAYERS]
+        self.variant_layers = variant_layers(config)  # A/B test: a batch and a speed layer per extra variant
+        self.children += [Child(name, [sys.executable, "-m", "oryxpy.cli", layer, "--conf", str(self.run_dir / f"{name}.toml")])
+                          for name, layer, _ in self.variant_layers]
         self._stop = threading.Event()
+        self.failure: str | None = None
 
     def api_url(self) -> str:
         secure = self.config["oryx.serving.api.cert-file"] is not None
@@ -63,18 +83,32 @@ class Supervisor:
         path = "/" + self.config["oryx.serving.api.context-path"].strip("/")
         return f"{scheme}://{self.config['oryx.serving.api.host']}:{port}{path.rstrip('/')}/"
 
+    def serving_address(self) -> tuple[str, int]:
+        secure = self.config["oryx.serving.api.cert-file"] is not None
+        return self.config["oryx.serving.api.host"], int(self.config["oryx.serving.api.secure-port" if secure else "oryx.serving.api.port"])
+
     def run(self) -> None:
-        write_effective_config(self.config, self.conf_file)
-        for child in self.children:
-            child.start(self.run_dir)
-        log.info("oryxpy is running: REST API and console at %s (OpenAPI docs at %sdocs); state in %s; Ctrl-C stops",
-                 self.api_url(), self.api_url(), self.config.state_dir)
-        try:
-            while not self._stop.wait(0.5):
-                for child in self.children:
-                    self._check(child)
-        finally:
-            self.stop_all()
+        """Run until a signal (returns) or until a layer keeps dying at start (raises OryxError)."""
+        with StateLock(self.run_dir / "lock", self.config.state_dir):
+            reap_previous_layers(self.run_dir, LAYERS, STOP_GRACE_S)
+            check_port_free(*self.serving_address())
+            pin_input_positions(self.config)
+            write_effective_config(self.config, self.conf_file)
+            for name, _, variant_config in self.variant_layers:
+                pin_input_positions(variant_config)
+                write_effective_config(variant_config, self.run_dir / f"{name}.toml")
+            for child in self.children:
+                child.start(self.run_dir)
+            log.info("oryxpy is running: REST API and console at %s (OpenAPI docs at %sdocs); state in %s; Ctrl-C stops",
+                     self.api_url(), self.api_url(), self.config.state_dir)
+            try:
+                while not self._stop.wait(0.5):
+                    for child in self.children:
+                        self._check(child)
+            finally:
+                self.stop_all()
+        if self.failure is not None:
+            raise OryxError(self.failure)
 
     def _check(self, child: Child) -> None:
         assert child.process is not None
@@ -82,8 +116,18 @@ class Supervisor:
         if code is None:
             if time.monotonic() - child.started_at > 60:
                 child.backoff_s = 1.0  # it ran for a while: the next crash restarts quickly again
+                child.early_deaths = 0
             return
-        log.error("%s layer exited with code %d; restarting in %.0f s", child.layer, code, child.backoff_s)
+        lived = time.monotonic() - child.started_at
+        child.early_deaths = child.early_deaths + 1 if lived < EARLY_DEATH_S else 0
+        if child.early_deaths >= MAX_EARLY_DEATHS:
+            self.failure = (f"the {child.layer} layer keeps dying at start ({child.early_deaths} times in a row within "
+                            f"{EARLY_DEATH_S:.0f} s of starting, last exit code {code}); not restarting it, stopping "
+                            f"everything: see the {child.layer} layer's log above for the cause")
+            log.error("%s", self.failure)
+            self._stop.set()
+            return
+        log.error("%s layer exited with code %d after %.1f s; restarting in %.0f s", child.layer, code, lived, child.backoff_s)
         if self._stop.wait(child.backoff_s):
             return
         child.backoff_s = min(MAX_BACKOFF_S, child.backoff_s * 2)
@@ -104,7 +148,30 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 log.warning("pid %d did not stop in %.0f s; killing it", process.pid, STOP_GRACE_S)
                 process.kill()
+        for child in self.children:
+            try:
+                (self.run_dir / f"{child.layer}.pid").unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("cannot remove %s: %s", self.run_dir / f"{child.layer}.pid", exc)
         log.info("all layers stopped")
+
+
+def pin_input_positions(config: Config) -> None:
+    """Give the batch and speed layers' input groups a committed position before any layer (serving: /ingest) runs.
+
+    A group without one starts at the latest input, so input accepted by serving before a layer's consumer had
+    started would otherwise be skipped by that layer at the very first start.
+    """
+    if config["oryx.input-topic.broker"] is None:
+        return
+    from oryxpy.topics import pin_group_start
+
+    for layer in ("BatchLayer", "SpeedLayer"):
+        try:
+            pin_group_start(config, "input", config.group_id(layer))
+        except Exception as exc:  # the layer pins its own position when it starts, as it always did
+            log.warning("could not fix the start position of %s before starting the layers: %s",
+                        config.group_id(layer), exc)
 
 
 def run(config: Config) -> None:

@@ -24,6 +24,7 @@ command -v mvn >/dev/null || { echo "[install] ERROR: Maven is required to fetch
 .venv/bin/python -m pip install -q -e ".[dev,spark]"
 # the Spark Kafka connector jars (Maven) for the Spark batch engine
 bash scripts/fetch-spark-kafka.sh
+bash scripts/fetch-oryx.sh  # the released Oryx 2.8.0 serving layer (Maven Central) for tests/interop
 # The Compose Specification JSON schema (shipped inside the docker-compose 1.29.2 wheel) for tests/unit/test_compose.py.
 schema=.infra/compose/compose_spec.json
 if [[ ! -f $schema ]]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Single-node Kafka (KRaft) and HDFS (NameNode + DataNode) for development and integration tests.
+# Single-node Kafka (KRaft), HDFS (NameNode + DataNode) and a Spark standalone cluster (master + worker)
+# for development and integration tests.
 #
-#   scripts/services.sh start|stop|status [kafka|hdfs]     (default: both)
+#   scripts/services.sh start|stop|status [kafka|hdfs|spark]     (default: all three)
 #
 # start  : fetch jars with Maven into $ORYXPY_INFRA_DIR (once), format storage (once), launch HDFS
 #          then Kafka in their own process groups, and wait until each answers a real request.
@@ -9,9 +10,11 @@
 # stop   : TERM the PIDs in our pid files only, wait up to 20 s, then KILL.
 # status : prints running/stopped per service; exit 0 if all requested are running, else 3.
 #
-# Env: ORYXPY_INFRA_DIR (default <repo>/.infra), ORYXPY_INFRA_TIMEOUT (default 180 s per service).
+# Env: ORYXPY_INFRA_DIR (default <repo>/.infra), ORYXPY_INFRA_TIMEOUT (default 180 s per service),
+# ORYXPY_SPARK_WORKER_CORES (default 2), ORYXPY_SPARK_WORKER_MEMORY (default 4g).
 # Addresses: Kafka 127.0.0.1:9092 (controller 9093); HDFS RPC 127.0.0.1:9000, WebHDFS 127.0.0.1:9870,
-# DataNode 9866/9864/9867. Needs java 17+, mvn, curl.
+# DataNode 9866/9864/9867; Spark master spark://127.0.0.1:7077 (web UI 8480), worker web UI 8481.
+# Needs java 17+, mvn, curl; Spark runs from the project's pyspark (.venv/bin/spark-class).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -218,6 +221,45 @@ kafka_start() {
   log "kafka: ready in $(since "$t0")s (bootstrap 127.0.0.1:9092)"
 }
 
+# ------------------------------------------------------------------ Spark standalone
+SPARK_MASTER_MAIN=org.apache.spark.deploy.master.Master
+SPARK_WORKER_MAIN=org.apache.spark.deploy.worker.Worker
+SPARK_MASTER_URL=spark://127.0.0.1:7077
+SPARK_MASTER_UI=http://127.0.0.1:8480
+
+spark_class() {  # -> path of pyspark's spark-class
+  local py="$REPO/.venv/bin/python" home
+  if [[ -n "${SPARK_HOME:-}" && -x "$SPARK_HOME/bin/spark-class" ]]; then echo "$SPARK_HOME/bin/spark-class"; return 0; fi
+  [[ -x "$py" ]] || die "spark: $py not found (run scripts/install.sh)"
+  home="$("$py" -c 'from pyspark.find_spark_home import _find_spark_home; print(_find_spark_home())' 2>/dev/null)" \
+    || die "spark: pyspark is not installed in $REPO/.venv"
+  [[ -x "$home/bin/spark-class" ]] || die "spark: no spark-class in $home/bin"
+  echo "$home/bin/spark-class"
+}
+
+# Alive workers registered with the master, from its JSON status page.
+spark_alive_workers() { curl -sf --max-time 3 "$SPARK_MASTER_UI/json/" | grep -Eo '"aliveworkers" *: *[0-9]+' | grep -Eo '[0-9]+$'; }
+spark_master_up() { port_open 7077 && spark_alive_workers >/dev/null; }
+spark_worker_up() { local n; n="$(spark_alive_workers)" || return 1; [[ "$n" -ge 1 ]]; }
+
+spark_start() {
+  local t0 sc; t0="$(now)"
+  sc="$(spark_class)"
+  mkdir -p "$INFRA/spark/work" "$INFRA/spark/tmp" "$LOGS"
+  # daemons bind to loopback; executors run this project's Python (the driver may override it per job)
+  export SPARK_LOCAL_IP=127.0.0.1 SPARK_LOG_DIR="$LOGS" SPARK_WORKER_DIR="$INFRA/spark/work" \
+         SPARK_DAEMON_MEMORY=256m PYSPARK_PYTHON="${PYSPARK_PYTHON:-$REPO/.venv/bin/python}" \
+         SPARK_DAEMON_JAVA_OPTS="-Djava.io.tmpdir=$INFRA/spark/tmp"
+  launch spark-master 8480 "$SPARK_MASTER_MAIN" "$sc" "$SPARK_MASTER_MAIN" \
+    --host 127.0.0.1 --port 7077 --webui-port 8480
+  wait_for spark-master "$SPARK_MASTER_MAIN" "master on $SPARK_MASTER_URL and its JSON status" spark_master_up
+  launch spark-worker 8481 "$SPARK_WORKER_MAIN" "$sc" "$SPARK_WORKER_MAIN" "$SPARK_MASTER_URL" \
+    --host 127.0.0.1 --webui-port 8481 --cores "${ORYXPY_SPARK_WORKER_CORES:-2}" \
+    --memory "${ORYXPY_SPARK_WORKER_MEMORY:-4g}" --work-dir "$INFRA/spark/work"
+  wait_for spark-worker "$SPARK_WORKER_MAIN" ">=1 alive worker registered with the master" spark_worker_up
+  log "spark: ready in $(since "$t0")s (master $SPARK_MASTER_URL, web UI $SPARK_MASTER_UI)"
+}
+
 # ------------------------------------------------------------------ stop / status
 stop_one() {  # <name> <main class>
   local pid i
@@ -236,7 +278,7 @@ status_one() {  # <name> <main class> <port>; returns 1 if not running
 
 # ------------------------------------------------------------------ main
 cmd="${1:-}"; what="${2:-all}"
-case "$what" in kafka|hdfs|all) ;; *) die "unknown service '$what' (kafka|hdfs)";; esac
+case "$what" in kafka|hdfs|spark|all) ;; *) die "unknown service '$what' (kafka|hdfs|spark)";; esac
 want() { [[ "$what" == all || "$what" == "$1" ]]; }
 mkdir -p "$INFRA"
 
@@ -245,8 +287,10 @@ case "$cmd" in
     for tool in java mvn curl; do command -v "$tool" >/dev/null || die "'$tool' not found on PATH"; done
     if want hdfs; then hdfs_start; fi      # HDFS first: on 2 cores, start the JVMs one by one
     if want kafka; then kafka_start; fi
+    if want spark; then spark_start; fi
     ;;
   stop)
+    if want spark; then stop_one spark-worker "$SPARK_WORKER_MAIN"; stop_one spark-master "$SPARK_MASTER_MAIN"; fi
     if want kafka; then stop_one kafka "$KAFKA_MAIN"; fi
     if want hdfs; then stop_one datanode "$DN_MAIN"; stop_one namenode "$NN_MAIN"; fi
     ;;
@@ -254,7 +298,11 @@ case "$cmd" in
     rc=0
     if want hdfs; then status_one namenode "$NN_MAIN" 9870 || rc=3; status_one datanode "$DN_MAIN" 9864 || rc=3; fi
     if want kafka; then status_one kafka "$KAFKA_MAIN" 9092 || rc=3; fi
+    if want spark; then
+      status_one spark-master "$SPARK_MASTER_MAIN" 7077 || rc=3
+      status_one spark-worker "$SPARK_WORKER_MAIN" 8481 || rc=3
+    fi
     exit "$rc"
     ;;
-  *) echo "usage: $0 start|stop|status [kafka|hdfs]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status [kafka|hdfs|spark]" >&2; exit 2 ;;
 esac

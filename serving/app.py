@@ -6,14 +6,19 @@ import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
+from oryxpy import validation
 from oryxpy.config import Config
 from oryxpy.errors import OryxError
 from oryxpy.interfaces import ServingModelManager, instantiate
 from oryxpy.topics import TopicProducer, open_producer
 from serving import metrics, security
+from serving.formats import error_response
 from serving.routes import ROUTER_MODULES
 from serving.state import ServingState
 from serving.update_consumer import UpdateConsumer
@@ -30,9 +35,24 @@ def context_prefix(config: Config) -> str:
 
 
 async def oryx_error(request: Request, exc: Exception) -> Response:
-    """Every OryxError becomes its http_status with the message as a text body."""
-    status = getattr(exc, "http_status", 500)
-    return Response(str(exc), status_code=status, media_type="text/plain")
+    """Every OryxError becomes its http_status with its message (text, or JSON when the request accepts JSON)."""
+    return error_response(request, getattr(exc, "http_status", 500), str(exc))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (no route 404, 405, ...) in the same format as every other error."""
+    status = getattr(exc, "status_code", 500)
+    detail = getattr(exc, "detail", None)
+    response = error_response(request, status, str(detail) if detail else HTTPStatus(status).phrase)
+    response.headers.update(getattr(exc, "headers", None) or {})
+    return response
+
+
+async def request_validation_error(request: Request, exc: Exception) -> Response:
+    """A parameter FastAPI could not read: 400 naming it, in the same format as every other error."""
+    errors = getattr(exc, "errors", list)()
+    where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors[:5])
+    return error_response(request, 400, f"bad request ({where})" if where else "bad request")
 
 
 def create_app(config: Config, manager: ServingModelManager | None = None, producer: TopicProducer | None = None,
@@ -42,6 +62,7 @@ def create_app(config: Config, manager: ServingModelManager | None = None, produ
     if manager is None:
         manager = instantiate(config[MANAGER_KEY], MANAGER_KEY, config, ServingModelManager)
     state = ServingState(config, manager, producer)
+    validation.configure(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,11 +88,13 @@ def create_app(config: Config, manager: ServingModelManager | None = None, produ
             state.manager.close()
 
     prefix = context_prefix(config)
-    app = FastAPI(title="oryxpy serving layer", version="0.1.0", lifespan=lifespan, docs_url=f"{prefix}/docs",
-                  openapi_url=f"{prefix}/openapi.json", redoc_url=None)
+    app = FastAPI(title="oryxpy serving layer", version="0.1.0", lifespan=lifespan, docs_url=None,
+                  openapi_url=f"{prefix}/openapi.json", redoc_url=None, redirect_slashes=False)
     app.state.oryx = state
     app.state.context_path = prefix or "/"
     app.add_exception_handler(OryxError, oryx_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, request_validation_error)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router, prefix=prefix)
     security.install(app, config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from http import HTTPStatus
 
 from fastapi import Request, Response
 
@@ -72,3 +73,14 @@ def value(request: Request, number: float) -> Response:
 def ids(request: Request, id_list: Sequence[str | None]) -> Response:
     """``["a","b"]`` or one ID per line (a missing ID is ``null`` in JSON, an empty line in CSV)."""
     return _respond(request, list(id_list), [_csv_field(i) if i is not None else "" for i in id_list])
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    """The one error body of every status: the message as text, or ``{"status": n, "message": ".."}`` when the
+    request prefers JSON (an empty message becomes the status's reason phrase)."""
+    if not message:
+        message = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    if wants_json(request):
+        return Response(json.dumps({"status": status, "message": message}, ensure_ascii=False), status_code=status,
+                        media_type=JSON_TYPE)
+    return Response(message, status_code=status, media_type="text/plain; charset=utf-8")

@@ -1,4 +1,9 @@
-"""Request bodies for the write endpoints: bounded reading, gzip/deflate/zip decoding and multipart parts."""
+"""Request bodies for the write endpoints: bounded reading, gzip/deflate/zip decoding and multipart parts.
+
+One :class:`Budget` per request bounds everything that decompression produces, over all stages together
+(Content-Encoding, then gzip or zip parts inside multipart): a bomb nested in several layers gets no more room than a
+flat one. The raw body is bounded by the same limit separately, as it is read.
+"""
 
 from __future__ import annotations
 
@@ -12,21 +17,23 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from oryxpy.errors import InvalidInput
+from oryxpy.errors import InvalidInput, RequestTooLarge
 
 CHUNK = 1 << 16
+MAX_PARTS = 1000  # multipart parts per request
+MAX_ZIP_ENTRIES = 10000  # entries per zip archive (each costs memory before any is read)
 GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip"})
 ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed"})
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(RequestTooLarge):
     """The request body, or what it decompresses to, exceeds oryx.serving.api.max-body-bytes (HTTP 413)."""
 
 
 @dataclass
 class Budget:
-    """How many bytes one decoding stage (Content-Encoding, or all multipart parts together) may still produce."""
+    """How many bytes all decompression stages of one request together may still produce."""
 
     limit: int
     used: int = 0
@@ -34,7 +41,8 @@ class Budget:
     def take(self, n: int) -> None:
         self.used += n
         if self.used > self.limit:
-            raise BodyTooLarge(f"request body is larger than {self.limit} bytes (oryx.serving.api.max-body-bytes)")
+            raise BodyTooLarge(f"request body decompresses to more than {self.limit} bytes in all "
+                               "(oryx.serving.api.max-body-bytes); send larger inputs with oryxpy kafka-input")
 
 
 @dataclass
@@ -49,12 +57,14 @@ async def read_raw(request: Request, limit: int) -> bytes:
     """The raw body, refused (BodyTooLarge) as soon as it is known to be larger than ``limit`` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"request body of {declared} bytes is larger than {limit} bytes (oryx.serving.api.max-body-bytes)")
+        raise BodyTooLarge(f"request body of {declared} bytes is larger than {limit} bytes (oryx.serving.api.max-body-bytes); "
+                           "send larger inputs with oryxpy kafka-input")
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > limit:
-            raise BodyTooLarge(f"request body is larger than {limit} bytes (oryx.serving.api.max-body-bytes)")
+            raise BodyTooLarge(f"request body is larger than {limit} bytes (oryx.serving.api.max-body-bytes); "
+                               "send larger inputs with oryxpy kafka-input")
     return bytes(raw)
 
 
@@ -87,8 +97,7 @@ def _format_name(wbits: int) -> str:
 def decode_content_encoding(data: bytes, encoding: str, budget: Budget) -> bytes:
     """Undo the request's Content-Encoding (identity, gzip, x-gzip or deflate); others are refused."""
     encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        budget.take(len(data))
+    if encoding in ("", "identity"):  # the raw body was bounded as it was read
         return data
     if encoding in ("gzip", "x-gzip"):
         return inflate(data, 31, budget, "request body")
@@ -102,6 +111,8 @@ def decode_content_encoding(data: bytes, encoding: str, budget: Budget) -> bytes
 def unzip(data: bytes, budget: Budget, what: str) -> list[tuple[str, bytes]]:
     """Every file entry of a zip archive, decompressed within the budget."""
     entries = []
+    if data.count(b"PK\x01\x02") > MAX_ZIP_ENTRIES:  # central directory headers, counted before zipfile reads them
+        raise RequestTooLarge(f"{what} has more than {MAX_ZIP_ENTRIES} entries")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for info in archive.infolist():
@@ -175,6 +186,8 @@ def parse_multipart(body: bytes, content_type: str) -> list[Part]:
     header_value = bytearray()
 
     def on_part_begin() -> None:
+        if len(parts) >= MAX_PARTS:
+            raise RequestTooLarge(f"multipart/form-data body has more than {MAX_PARTS} parts")
         parts.append(Part())
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
@@ -197,6 +210,8 @@ def parse_multipart(body: bytes, content_type: str) -> list[Part]:
         parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
         parser.write(body)
         parser.finalize()
+    except RequestTooLarge:
+        raise
     except Exception as exc:  # python-multipart raises several error types for malformed bodies
         raise InvalidInput(f"malformed multipart/form-data body ({exc})") from None
     return parts
@@ -214,5 +229,4 @@ def part_texts(part: Part, number: int, budget: Budget) -> list[Text]:
     if ctype in ZIP_TYPES:
         return [Text(f"{what} entry {name}", decode_text(content, "utf-8", f"{what} entry {name}"))
                 for name, content in unzip(data, budget, what)]
-    budget.take(len(data))
-    return [Text(what, decode_text(data, charset_of(part.content_type), what))]
+    return [Text(what, decode_text(data, charset_of(part.content_type), what))]  # no decompression: within the body

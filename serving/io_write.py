@@ -9,8 +9,9 @@ from urllib.parse import unquote
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from oryxpy.errors import InvalidInput, NotFound, ReadOnly
+from oryxpy.errors import InvalidInput, NotFound, PartiallySent, ReadOnly
 from oryxpy.topics import TopicProducer, input_message_key
+from oryxpy.topics.embedded import EmbeddedProducer
 from serving.state import ServingState
 
 SEND_CHUNK = 10000
@@ -49,7 +50,22 @@ def raw_segments(request: Request, decoded_tail: str, count: int) -> list[str]:
 
 
 async def send_records(producer: TopicProducer, records: Sequence[str]) -> None:
-    """Send input-topic records with Oryx's keys, in chunks, returning once the topic acknowledged them all."""
-    for start in range(0, len(records), SEND_CHUNK):
-        chunk = [(input_message_key(r), r) for r in records[start:start + SEND_CHUNK]]
-        await run_in_threadpool(producer.send_all, chunk)
+    """Send input-topic records with Oryx's keys, returning once the topic acknowledged them all.
+
+    The embedded log takes them in one transaction (all or nothing). Kafka gets them in chunks; when a chunk fails,
+    PartiallySent (503) says how many records were acknowledged before it (none of a request's records is sent
+    before all of them are validated and encoded, so a bad record never leaves part of a request behind).
+    """
+    messages = [(input_message_key(r), r) for r in records]
+    chunk = len(messages) if isinstance(producer, EmbeddedProducer) else SEND_CHUNK
+    sent = 0
+    for start in range(0, len(messages), max(chunk, 1)):
+        part = messages[start:start + chunk]
+        try:
+            await run_in_threadpool(producer.send_all, part)
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the client must learn how much went
+            if sent == 0 and (chunk == len(messages) or isinstance(exc, InvalidInput)):
+                raise
+            raise PartiallySent(f"sending to the input topic failed after {sent} of {len(messages)} records were "
+                                f"acknowledged (up to {len(part)} more may have been written): {exc}") from exc
+        sent += len(part)

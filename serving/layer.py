@@ -7,9 +7,11 @@ import logging
 import threadpoolctl
 import uvicorn
 
+from oryxpy import compat
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError, OryxError
-from serving.app import create_app
+from serving.experiments.app import create_serving_app
+from serving.limits import server_limits
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ def server_config(config: Config) -> uvicorn.Config:
         raise ConfigError("oryx.serving.api.cert-file and oryx.serving.api.key-file must be set together")
     secure = bool(cert)
     return uvicorn.Config(
-        create_app(config),
+        create_serving_app(config),  # the plain app, or an A/B test's (oryx.serving.experiment.variants)
         host=config["oryx.serving.api.host"],
         port=config["oryx.serving.api.secure-port" if secure else "oryx.serving.api.port"],
         ssl_certfile=cert if secure else None,
@@ -30,6 +32,7 @@ def server_config(config: Config) -> uvicorn.Config:
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=10,
+        **server_limits(config),
     )
 
 
@@ -43,6 +46,7 @@ def limit_blas_threads(config: Config) -> None:
 def run(config: Config) -> None:
     """Serve until SIGINT/SIGTERM, then finish in-flight requests and stop the update consumer."""
     limit_blas_threads(config)
+    compat.warn_at_startup(config, "serving")
     uv = server_config(config)
     scheme = "https" if uv.ssl_certfile else "http"
     log.info("serving layer on %s://%s:%d%s", scheme, uv.host, uv.port, uv.app.state.context_path)  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ from urllib.parse import unquote
 from fastapi import Depends, Query, Request
 
 from oryxpy.errors import InvalidInput, ModelNotReady, NotFound
+from oryxpy.validation import parse_integer, parse_strength
 from serving.als.model import ALSServingModel
 from serving.state import ServingState, get_state
 
@@ -36,7 +37,12 @@ def raw_segments(request: Request) -> list[str]:
     if context and not (fixed_part + "/").startswith(context + "/"):  # routes may or may not carry the prefix
         fixed_part = f"{context}/{fixed_part}"
     fixed = 1 + len(fixed_part.split("/"))  # the empty segment before the first '/', then the fixed ones
-    return [s for s in path.split("/")[fixed:] if s]
+    segments = path.split("/")[fixed:]
+    if segments and segments[-1] == "":  # one trailing '/' is ignored, as JAX-RS does
+        segments.pop()
+    if "" in segments:  # '/estimate//50' must not answer for user 50
+        raise NotFound(f"empty path segment in {request.url.path}")
+    return segments
 
 
 def path_ids(request: Request) -> list[str]:
@@ -62,23 +68,23 @@ def path_id_values(request: Request, start: int = 0) -> list[tuple[str, float]]:
             continue
         text = _decode(raw_value)
         try:
-            pairs.append((_decode(raw_id), float(text)))
-        except ValueError:
-            raise InvalidInput(f"bad value {text!r} for item {_decode(raw_id)}: not a number") from None
+            value = parse_strength(text)  # Java's float grammar, as Oryx's Float.parseFloat: no '1_0', no 'inf'
+        except InvalidInput:
+            value = None
+        if value is None:
+            raise InvalidInput(f"bad value {text!r} for item {_decode(raw_id)}: not a number")
+        pairs.append((_decode(raw_id), value))
     return pairs
 
 
-def _integer(name: str, text: str) -> int:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be an integer") from None
+def paging(how_many: str, offset: str, allow_zero: bool = False) -> tuple[int, int]:
+    """Oryx's checkHowManyOffset: 0 < howMany (0 <= with ``allow_zero``), 0 <= offset, howMany + offset <= 100000.
 
-
-def paging(how_many: str, offset: str) -> tuple[int, int]:
-    """Oryx's checkHowManyOffset: 0 < howMany, 0 <= offset, howMany + offset <= 100000 (400 otherwise)."""
-    n, skip = _integer("howMany", how_many), _integer("offset", offset)
-    if n <= 0:
+    Integers are ASCII digits with an optional sign, nothing else (no spaces, no ``1_000``); 400 otherwise, where
+    Oryx answers 404 to a howMany that is not a number (JAX-RS's rule for unconvertible query parameters).
+    """
+    n, skip = parse_integer("howMany", how_many), parse_integer("offset", offset)
+    if n < 0 or (n == 0 and not allow_zero):
         raise InvalidInput("howMany must be positive")
     if skip < 0:
         raise InvalidInput("offset must be nonnegative")
@@ -93,12 +99,11 @@ def flag(text: str | None) -> bool:
 
 
 def ready_model(state: ServingState) -> ALSServingModel:
-    """The current model, or 503 while there is none or it is loaded below min-model-load-fraction."""
-    manager = state.manager
-    model = manager.get_model()
-    is_ready = getattr(manager, "is_ready", None)
-    if model is None or (is_ready is not None and not is_ready()):
-        raise ModelNotReady("")
+    """The current model, or 503 saying why while there is none or it is loaded below min-model-load-fraction."""
+    reason = state.not_ready_reason()  # "no model yet; ...", "loading model: 37 %" (also while replaying updates)
+    model = state.manager.get_model()
+    if reason is not None or model is None:
+        raise ModelNotReady(reason or "no model yet")
     return model  # type: ignore[no-any-return]
 
 

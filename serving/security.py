@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError
+from serving.formats import wants_json
 
 REALM = "Oryx"
 NONCE_VALIDITY_S = 10.0  # Oryx (Tomcat DigestAuthenticator) uses 10 s; clients renew on stale=true
@@ -70,7 +72,7 @@ class HttpAuthMiddleware:
         if ok:
             await self.app(scope, receive, send)
         elif scope["type"] == "http":
-            await self.challenge(send, stale)
+            await self.challenge(send, stale, wants_json(Request(scope)))
         else:
             await send({"type": "websocket.close", "code": 1008})
 
@@ -101,26 +103,22 @@ class HttpAuthMiddleware:
             return False, False
         qop = p.get("qop")
         ha2 = _md5(f"{scope.get('method', 'GET')}:{p['uri']}")
-        if qop == "auth":
-            if "nc" not in p or "cnonce" not in p:
-                return False, False
-            expected = _md5(f"{self.ha1}:{p['nonce']}:{p['nc']}:{p['cnonce']}:auth:{ha2}")
-        elif qop is None:
-            expected = _md5(f"{self.ha1}:{p['nonce']}:{ha2}")
-        else:
+        # qop=auth with a nonce count is required: without it (RFC 2069) a captured request replays within the nonce's
+        # validity, since nothing distinguishes two uses of one nonce
+        if qop != "auth" or not re.fullmatch(r"[0-9a-fA-F]{8}", p.get("nc", "")) or not p.get("cnonce"):
             return False, False
+        expected = _md5(f"{self.ha1}:{p['nonce']}:{p['nc']}:{p['cnonce']}:auth:{ha2}")
         if not hmac.compare_digest(expected, p["response"].lower()):
             return False, False
         state = self.nonce_state(p["nonce"])
         if state != "ok":
             return False, state == "stale"
-        if qop == "auth":
-            use = (p["nonce"], p["nc"].lower())
-            if use in self.seen:
-                return False, False
-            self.seen[use] = None
-            while len(self.seen) > NONCE_CACHE_SIZE:
-                self.seen.popitem(last=False)
+        use = (p["nonce"], p["nc"].lower())
+        if use in self.seen:
+            return False, False
+        self.seen[use] = None
+        while len(self.seen) > NONCE_CACHE_SIZE:
+            self.seen.popitem(last=False)
         return True, False
 
     def check_basic(self, token: str) -> bool:
@@ -131,14 +129,15 @@ class HttpAuthMiddleware:
             return False
         return hmac.compare_digest(user.encode(), self.user.encode()) & hmac.compare_digest(password.encode(), self.password.encode())
 
-    async def challenge(self, send: Send, stale: bool) -> None:
-        """Answer 401 with a fresh Digest challenge (and a Basic one when allowed)."""
+    async def challenge(self, send: Send, stale: bool, as_json: bool = False) -> None:
+        """Answer 401 with a fresh Digest challenge (and a Basic one when allowed), the body in the error format of every
+        other status (serving.formats.error_response)."""
         digest = f'Digest realm="{REALM}", qop="auth", algorithm=MD5, nonce="{self.make_nonce()}", opaque="{self.opaque}"'
-        headers = [(b"www-authenticate", (digest + (", stale=true" if stale else "")).encode()),
-                   (b"content-type", b"text/plain; charset=utf-8")]
+        media = b"application/json" if as_json else b"text/plain; charset=utf-8"
+        headers = [(b"www-authenticate", (digest + (", stale=true" if stale else "")).encode()), (b"content-type", media)]
         if self.allow_basic:
             headers.append((b"www-authenticate", f'Basic realm="{REALM}", charset="UTF-8"'.encode()))
-        body = b"Unauthorized\n"
+        body = b'{"status": 401, "message": "Unauthorized"}' if as_json else b"Unauthorized"
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": 401, "headers": headers})
         await send({"type": "http.response.body", "body": body})

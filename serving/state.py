@@ -9,6 +9,7 @@ from fastapi import Request
 
 from oryxpy.config import Config
 from oryxpy.interfaces import ServingModelManager
+from oryxpy.status import next_generation_text
 from oryxpy.topics import TopicProducer
 
 
@@ -26,6 +27,30 @@ class ServingState:
     @property
     def read_only(self) -> bool:
         return bool(self.config["oryx.serving.api.read-only"])
+
+    def not_ready_reason(self) -> str | None:
+        """Why queries cannot be answered yet, in words a user can act on; None when the model is ready.
+
+        "loading model: 37 %" while the update topic is replayed up to where it ended at start (the percentage of that
+        replay) or while the model is loaded below min-model-load-fraction (the fraction loaded); "no model yet; next
+        generation in 243 s" before the batch layer's first model (when the batch layer's schedule is known here).
+        """
+        consumer = self.extras.get("update_consumer")
+        if consumer is not None and not consumer.caught_up:
+            total, done = consumer.replay_total, consumer.replay_done
+            if total:
+                return f"loading model: {100 * min(done, total) // total} % (replaying update messages: {done} of {total})"
+            return "loading model: 0 % (connecting to the update topic)"
+        model = self.manager.get_model()
+        if model is None:
+            return "no model yet; " + next_generation_text(self.config.state_dir)
+        is_ready = getattr(self.manager, "is_ready", None)
+        if is_ready is not None and not is_ready():
+            fraction = getattr(model, "fraction_loaded", None)
+            percent = f"{int(100 * fraction())} %" if callable(fraction) else "in progress"
+            return f"loading model: {percent}"
+        return None
+
 
 
 def get_state(request: Request) -> ServingState:

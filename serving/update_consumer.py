@@ -1,4 +1,4 @@
-"""The serving layer's update-topic consumer thread: replays the topic from the beginning into the model manager."""
+"""The serving layer's update-topic consumer thread: replays the topic from its latest full model into the manager."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ class UpdateConsumer:
     """Polls the update topic (timeout doubling from 1 ms to 1 s while idle) and feeds each message to the manager.
 
     A bad message is logged and skipped. If polling fails (broker gone) it logs, waits and retries. ``lag`` (messages
-    not yet consumed), ``consumed`` and ``errors`` are plain attributes for metrics.
+    not yet consumed), ``consumed`` and ``errors`` are plain attributes for metrics. :attr:`caught_up` turns true once
+    the topic is consumed up to the end offsets seen when the consumer started (the replay is over); ``replay_total``
+    and ``replay_done`` say how far that replay is.
     """
 
     def __init__(self, config: Config, manager: ServingModelManager):
@@ -30,6 +32,11 @@ class UpdateConsumer:
         self.lag = 0
         self.consumed = 0
         self.errors = 0
+        self.replay_total: int | None = None  # messages from the start position to the ends seen at start
+        self.replay_done = 0
+        self._replay_ends: dict[int, int] | None = None
+        self._replay_starts: dict[int, int] = {}
+        self._caught_up = threading.Event()
         self._stop = threading.Event()
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, name="OryxServingLayerUpdateConsumerThread", daemon=True)
@@ -37,6 +44,14 @@ class UpdateConsumer:
     def start(self, wait_s: float = 10.0) -> None:
         self._thread.start()
         self._started.wait(wait_s)
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether the update topic has been consumed up to the end offsets it had when this consumer started."""
+        return self._caught_up.is_set()
+
+    def wait_caught_up(self, timeout_s: float) -> bool:
+        return self._caught_up.wait(timeout_s)
 
     @property
     def alive(self) -> bool:
@@ -54,7 +69,14 @@ class UpdateConsumer:
             while not self._stop.is_set():
                 try:
                     if consumer is None:
-                        consumer = open_consumer(self.config, "update", None, "earliest")
+                        consumer = open_consumer(self.config, "update", None, "earliest", from_latest_model=True)
+                        consumer.wait_ready()
+                        if self._replay_ends is None:  # the first connection fixes what "replayed" means
+                            self._replay_starts = consumer.positions()
+                            self._replay_ends = consumer.end_offsets()
+                            self.replay_total = sum(max(0, end - self._replay_starts.get(p, 0))
+                                                    for p, end in self._replay_ends.items())
+                            log.info("replaying %d update messages before the serving layer is ready", self.replay_total)
                     self._started.set()
                     self._loop(consumer)
                 except Exception:
@@ -83,10 +105,21 @@ class UpdateConsumer:
                     self.errors += 1
                     log.warning("skipping update message at %s/%d/%d (key %s): %s", record.topic, record.partition,
                                 record.offset, record.key, exc, exc_info=not isinstance(exc, OryxError))
+            if not self._caught_up.is_set():
+                self._check_replay(consumer)
             now = time.monotonic()
             if now >= next_lag:
                 self.lag = consumer.lag()
                 next_lag = now + LAG_INTERVAL_S
+
+    def _check_replay(self, consumer: TopicConsumer) -> None:
+        ends = self._replay_ends or {}
+        positions = consumer.positions()
+        self.replay_done = sum(min(end, positions.get(p, 0)) - min(end, self._replay_starts.get(p, 0))
+                               for p, end in ends.items())
+        if consumer.reached(ends):
+            log.info("replayed the update topic up to its end at start (%d messages)", self.replay_done)
+            self._caught_up.set()
 
 
 def _close_quietly(consumer: TopicConsumer) -> None:

@@ -9,6 +9,8 @@ from types import FrameType
 
 from threadpoolctl import threadpool_limits
 
+from oryxpy import compat
+from oryxpy.analytics import layer_metrics
 from oryxpy.config import Config
 from speed.runner import SpeedLayer
 
@@ -20,7 +22,9 @@ def run(config: Config) -> None:
     # One BLAS thread: fold-in works on small matrices, where BLAS threads cost more than they give, and the
     # background X'X / Y'Y recomputation then uses the other core instead of competing for both.
     threadpool_limits(1, user_api="blas")
+    compat.warn_at_startup(config, "speed")
     layer = SpeedLayer(config)
+    layer_metrics.serve(config, "speed", layer)  # Prometheus on oryx.speed.metrics-port, when set
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         log.info("Signal %s received; stopping the speed layer", signal.Signals(signum).name)

@@ -13,7 +13,7 @@ from typing import Self
 from oryxpy.config import Config
 from oryxpy.errors import OryxError
 from oryxpy.interfaces import SpeedModelManager, instantiate
-from oryxpy.messages import decode
+from oryxpy.messages import MODEL, MODEL_REF, decode
 from oryxpy.topics import Record, TopicConsumer, TopicProducer, open_consumer, open_producer
 from speed.batch import InputBatch, where
 from speed.ratelimit import RateLimitedLog
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 _IDLE_POLL_S = 0.1
 _UPDATE_POLL_RECORDS = 2000
 _STATUS_EVERY_S = 60.0
+_MODEL_QUIET_S = 1.0  # after a MODEL, how long the update topic must stay quiet before the model counts as whole
 
 
 @dataclass
@@ -42,11 +43,12 @@ class SpeedCounters:
 class SpeedLayer:
     """Runs the model manager named by ``oryx.speed.model-manager-class`` against the input and update topics.
 
-    The update topic is read from the beginning (no group). The input topic is read in the group
+    The update topic is read from its latest full model (no group). The input topic is read in the group
     ``OryxGroup-SpeedLayer-<oryx.id>`` (latest where the group has no offset), in batches of what is available
     (``max-batch-size``, ``max-batch-wait-ms``); offsets are committed only once the batch's UPs are acknowledged,
     at most every ``commit-interval-ms`` and at shutdown (a crash re-processes at most that much input).
-    Input waits in the topic while the update topic is replayed at start and while a model is still loading;
+    Input waits in the topic while the update topic is replayed at start, while a new model's messages are still
+    arriving (nothing is published from a half-loaded model) and while a model is loading below the load fraction;
     once caught up, input that finds no model at all is counted, logged and dropped (the batch layer's first
     model is built from it).
     """
@@ -62,6 +64,7 @@ class SpeedLayer:
         self._group = config.group_id("SpeedLayer")
         self._stop = threading.Event()
         self._caught_up = threading.Event()
+        self._settled = threading.Event()  # set while every model message published so far has been consumed
         self._input_ready = threading.Event()
         self._error: BaseException | None = None
         self._threads: list[threading.Thread] = []
@@ -137,16 +140,26 @@ class SpeedLayer:
     # -- the update topic -------------------------------------------------------------------------------
 
     def _consume_updates(self) -> None:
-        consumer = open_consumer(self.config, "update", None, "earliest")
+        consumer = open_consumer(self.config, "update", None, "earliest", from_latest_model=True)
         try:
             consumer.wait_ready()
+            last_model_message = time.monotonic()
             while not self._stop.is_set():
                 records = consumer.poll(_IDLE_POLL_S, _UPDATE_POLL_RECORDS)
                 for record in records:
+                    if record.key in (MODEL, MODEL_REF):
+                        self._settled.clear()  # its vectors follow: hold input until they are all consumed
                     self._apply_update(record)
-                if not records and not self._caught_up.is_set() and consumer.lag() == 0:
-                    log.info("Read the update topic up to its end (%d messages)", self.counters.update_messages)
-                    self._caught_up.set()
+                if records and not self._settled.is_set():
+                    last_model_message = time.monotonic()
+                # the batch layer publishes a model's vectors right after it: the model is whole once the topic
+                # has been read to its end and stayed quiet for a moment (input is held, so speed itself is quiet)
+                if (not records and not self._settled.is_set() and consumer.lag() == 0
+                        and time.monotonic() - last_model_message >= _MODEL_QUIET_S):
+                    self._settled.set()
+                    if not self._caught_up.is_set():
+                        log.info("Read the update topic up to its end (%d messages)", self.counters.update_messages)
+                        self._caught_up.set()
         finally:
             consumer.close()
 
@@ -174,7 +187,9 @@ class SpeedLayer:
                 if self._may_read_input():
                     records = self._next_batch(consumer)
                     if records:
-                        self._process(records, producer)
+                        if not self._process(records, producer):
+                            pending = False  # stopped while the batch waited for a model: commit nothing more
+                            break
                         pending = True
                 if pending and time.monotonic() - last_commit >= self._commit_interval_s:
                     consumer.commit()
@@ -197,6 +212,10 @@ class SpeedLayer:
         if not self._caught_up.is_set():
             self._stop.wait(_IDLE_POLL_S)
             return False
+        if not self._settled.is_set():
+            self._holding_log.event("A new model's messages are still arriving; input waits in the topic")
+            self._stop.wait(_IDLE_POLL_S)
+            return False
         if self._model_status() == "loading":
             self._holding_log.event("Model is still loading; input waits in the topic")
             self._stop.wait(_IDLE_POLL_S)
@@ -214,10 +233,15 @@ class SpeedLayer:
             records.extend(consumer.poll(remaining, self._batch_size - len(records)))
         return records
 
-    def _process(self, records: list[Record], producer: TopicProducer) -> None:
-        self.counters.input_records += len(records)
+    def _process(self, records: list[Record], producer: TopicProducer) -> bool:
+        """Fold ``records`` in and publish the updates; False if the layer stopped while they waited for a model."""
         status = self._model_status()
-        if status != "ready":  # "none"; or "loading" when a new model arrived since these records were polled
+        while status == "loading" or not self._settled.is_set():  # a new model arrived since these were polled
+            if self._stop.wait(_IDLE_POLL_S):
+                return False
+            status = self._model_status()
+        self.counters.input_records += len(records)
+        if status != "ready":  # "none": no model at all; the batch layer's first model is built from this input
             self.counters.input_without_model += len(records)
             self._no_model_log.event("No model ready (%s): dropped %d input records up to %s (counted as input_without_model)",
                                      status, len(records), where(records[-1]), count=len(records))
@@ -231,6 +255,7 @@ class SpeedLayer:
             producer.send_all(updates)  # blocks until acknowledged; a failure here is fatal and commits nothing
             self.counters.updates_published += len(updates)
             self.counters.batches += 1
+        return True
 
     def _reject(self, record: Record, error: Exception) -> None:
         self.counters.bad_input_records += 1

@@ -11,6 +11,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from oryxpy.als.jit import njit_cached
 from oryxpy.errors import ModelFitError
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def _cholesky_solve(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
     return True
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
+@njit_cached(parallel=True, fastmath=True)
 def _solve_exact(order, indptr, indices, data, other, gram, target, lam, alpha, implicit):  # pragma: no cover - numba
     """Each row u of ``target``: the exact least-squares solution of MLlib's normal equations (Cholesky)."""
     n, k = target.shape
@@ -114,7 +115,7 @@ def _solve_exact(order, indptr, indices, data, other, gram, target, lam, alpha, 
     return failures
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
+@njit_cached(parallel=True, fastmath=True)
 def _solve_implicit_cg(order, indptr, indices, data, other, gram, target, lam, alpha, steps):  # pragma: no cover - numba
     """Each row u of ``target``: ``steps`` conjugate-gradient steps on the implicit normal equations, warm-started
     from the current row (the Hu-Koren-Volinsky form  (Y'Y + Y_u'(C_u - I)Y_u + lambda n_u I) x = Y_u' C_u p_u)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -20,9 +21,11 @@ from batch.als.data import (
     parse_events,
 )
 from batch.als.engine import ALSParams, train_als
+from batch.als.scale import StrengthScale, choose_scale
 from batch.evaluation import mean_auc, ranking_metrics, rmse
 from batch.mlupdate import MODEL_FILE, MLUpdate
 from batch.search import HyperParam, from_config
+from batch.split import split_new
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError
 from oryxpy.messages import UP, up_value
@@ -46,6 +49,7 @@ class ALSData:
     test: Events | None
     everything: Events
     _known: dict[str, list[str]] | None = None
+    note: str = ""  # which split was used and why (batch.split)
 
     def known(self) -> dict[str, list[str]]:
         if self._known is None:
@@ -63,6 +67,7 @@ class BuiltModel:
     epsilon: float
     user_index: dict[str, int] = field(default_factory=dict)
     item_index: dict[str, int] = field(default_factory=dict)
+    log_strength: bool = False
 
 
 def concat(parts: list[Events]) -> Events:
@@ -83,37 +88,55 @@ class ALSUpdate(MLUpdate):
         self.no_known_items: bool = config["oryx.als.no-known-items"]
         self.publish_vectors: bool = config["oryx.batch.publish-vectors"]
         self.seed = config["oryx.als.seed"]
+        self.strength_scale: str = config["oryx.als.strength-scale"]
         if self.metric == ("rmse" if self.implicit else "auc"):
             raise ConfigError(f"oryx.ml.eval.metric = {self.metric!r} needs oryx.als.implicit = {str(not self.implicit).lower()}")
         self._models: dict[str, BuiltModel] = {}
+        self._prepared: dict[tuple[int, float], tuple[Ratings, StrengthScale]] = {}
+        self._prep_lock = threading.Lock()
         self._lock = threading.Lock()
 
     def hyperparams(self) -> list[HyperParam]:
+        alpha = from_config(self.config, "oryx.als.hyperparams.alpha", integer=False, log_scale=True)
+        if not self.implicit:  # explicit ALS has no confidence: alpha is not searched (one value, unused)
+            alpha = HyperParam(alpha.name, False, (alpha.centre(),))
         params = [from_config(self.config, "oryx.als.hyperparams.features", integer=True),
-                  from_config(self.config, "oryx.als.hyperparams.lambda", integer=False),
-                  from_config(self.config, "oryx.als.hyperparams.alpha", integer=False)]
+                  from_config(self.config, "oryx.als.hyperparams.lambda", integer=False, log_scale=True), alpha]
         if self.log_strength:
-            params.append(from_config(self.config, "oryx.als.hyperparams.epsilon", integer=False))
+            params.append(from_config(self.config, "oryx.als.hyperparams.epsilon", integer=False, log_scale=True))
         return params
 
     def prepare(self, timestamp_ms: int, new_values: list[str], past_values: list[str]) -> ALSData:
+        with self._prep_lock:
+            self._prepared.clear()  # keyed by the train part's id: a new generation starts afresh
         new, _ = parse_events(new_values, "this generation's input")
         past, _ = parse_events(past_values, "past input")
         everything = concat([past, new])
-        fraction = self.test_fraction
-        if fraction <= 0 or len(new) == 0:
-            return ALSData(timestamp_ms, everything, None, everything)
-        if fraction >= 1:
-            test_mask = np.ones(len(new), dtype=bool)
-        else:
-            low, high = int(new.timestamp.min()), int(new.timestamp.max())
-            test_mask = new.timestamp >= int(high - fraction * (high - low))
-        train = concat([past, new.take(~test_mask)])
-        if len(train) == 0:
-            log.info("the test split would leave no training data (one timestamp, no past data); training on all of it")
-            return ALSData(timestamp_ms, everything, None, everything)
-        log.info("train: %d records (%d past), test: %d records", len(train), len(past), int(test_mask.sum()))
-        return ALSData(timestamp_ms, train, new.take(test_mask), everything)
+        split = split_new(new.users.astype(str), new.items.astype(str), new.timestamp, self.test_fraction, self.seed,
+                          set(past.users.astype(str).tolist()), set(past.items.astype(str).tolist()))
+        note = f"{split.method} split: {split.reason}"
+        if not split.evaluating:
+            return ALSData(timestamp_ms, everything, None, everything, note=note)
+        train = concat([past, new.take(~split.test)])
+        log.info("train: %d records (%d past), test: %d records", len(train), len(past), int(split.test.sum()))
+        return ALSData(timestamp_ms, train, new.take(split.test), everything, note=note)
+
+    def run_update(self, timestamp_ms: int, new_data: Any, past_data: Any, model_dir: str,
+                   update_producer: TopicProducer | None) -> None:
+        try:
+            super().run_update(timestamp_ms, new_data, past_data, model_dir, update_producer)
+        finally:
+            with self._prep_lock:
+                self._prepared.clear()
+
+    def refit_data(self, data: ALSData) -> ALSData | None:
+        """All data as the train part, for the published model built with the chosen hyper-parameters."""
+        if not isinstance(data, ALSData) or data.test is None:
+            return None
+        return dataclasses.replace(data, train=data.everything, test=None)
+
+    def split_note(self, data: ALSData) -> str:
+        return getattr(data, "note", "")
 
     def has_test_data(self, data: ALSData) -> bool:
         return data.test is not None and len(data.test) > 0
@@ -121,29 +144,49 @@ class ALSUpdate(MLUpdate):
     def _weighted(self, events: Events, data: ALSData) -> Events:
         return decay_and_threshold(events, self.decay_factor, self.zero_threshold, data.timestamp_ms)
 
+    def train_ratings(self, data: ALSData, epsilon: float) -> tuple[Ratings, StrengthScale]:
+        """The train part's aggregated matrix and its strength scaling (batch.als.scale), made once per train part
+        and epsilon and shared by the candidates."""
+        key = (id(data.train), epsilon)
+        with self._prep_lock:
+            known = self._prepared.get(key)
+            if known is None:
+                weighted = self._weighted(data.train, data)
+                scale = choose_scale(aggregate(weighted, self.implicit)[4], self.strength_scale, self.implicit,
+                                     self.log_strength, epsilon)
+                log.info("strength scale: %s", scale.note)
+                known = (build_ratings(weighted, self.implicit, scale.log_strength, scale.epsilon), scale)
+                self._prepared[key] = known
+            return known
+
     def build_model(self, data: ALSData, hyperparams: dict[str, Any], candidate_uri: str) -> None:
         epsilon = float(hyperparams.get("epsilon", 1e-5))  # searched only with logStrength
-        ratings = build_ratings(self._weighted(data.train, data), self.implicit, self.log_strength, epsilon)
+        ratings, scale = self.train_ratings(data, epsilon)
         if ratings.matrix.nnz == 0:
             log.warning("no training data left after aggregation; no model")
             return
-        params = ALSParams(int(hyperparams["features"]), float(hyperparams["lambda"]), float(hyperparams["alpha"]),
-                           self.implicit, self.iterations, self.seed, self.cg_steps)
+        params = ALSParams(int(hyperparams["features"]), float(hyperparams["lambda"]),
+                           float(hyperparams["alpha"]) / scale.alpha_divisor, self.implicit, self.iterations, self.seed,
+                           self.cg_steps)
         x, y = train_als(ratings.matrix, params)
-        self.save_model(data, ratings, x, y, params, epsilon, candidate_uri)
+        self.save_model(data, ratings, x, y, params, scale.epsilon, candidate_uri, log_strength=scale.log_strength)
 
     def save_model(self, data: Any, ratings: Ratings, x: np.ndarray, y: np.ndarray, params: ALSParams, epsilon: float,
-                   candidate_uri: str) -> None:
-        """Write a candidate's X/, Y/ and model.pmml and keep its factors for :meth:`evaluate` (shared by the engines)."""
+                   candidate_uri: str, log_strength: bool | None = None) -> None:
+        """Write a candidate's X/, Y/ and model.pmml and keep its factors for :meth:`evaluate` (shared by the engines).
+
+        ``params.alpha`` is the alpha trained with (after scaling); ``log_strength`` defaults to the configured one.
+        """
+        log_strength = self.log_strength if log_strength is None else log_strength
         storage = storage_for(candidate_uri, self.config)
         known = None if self.no_known_items else [data.known().get(u, []) for u in ratings.user_ids]
         write_vectors(storage, join_uri(candidate_uri, "X"), ratings.user_ids, x, known)
         write_vectors(storage, join_uri(candidate_uri, "Y"), ratings.item_ids, y)
         info = ALSModelInfo(params.features, self.implicit, ratings.user_ids, ratings.item_ids, params.lambda_,
-                            params.alpha, self.log_strength, epsilon if self.log_strength else None)
+                            params.alpha, log_strength, epsilon if log_strength else None)
         storage.write_text(join_uri(candidate_uri, MODEL_FILE), als_model_to_pmml(info))
         model = BuiltModel(ratings, x, y, epsilon, {u: n for n, u in enumerate(ratings.user_ids)},
-                           {i: n for n, i in enumerate(ratings.item_ids)})
+                           {i: n for n, i in enumerate(ratings.item_ids)}, log_strength)
         with self._lock:
             self._models[candidate_uri] = model
 
@@ -151,7 +194,7 @@ class ALSUpdate(MLUpdate):
         model = self._models[candidate_uri]
         assert data.test is not None
         user_ids, item_ids, u, i, values = aggregate(self._weighted(data.test, data), self.implicit)
-        if self.log_strength:
+        if model.log_strength:
             values = np.log1p(values / model.epsilon)
         users = np.array([model.user_index.get(str(x), -1) for x in user_ids], dtype=np.int64)[u]
         items = np.array([model.item_index.get(str(x), -1) for x in item_ids], dtype=np.int64)[i]

@@ -110,7 +110,7 @@ class TwoTowerUpdate(ALSUpdate):
         contents = latest_contents(past_values, "past input")
         contents.update(latest_contents(new_values, "this generation's input"))
         log.info("item content for %d items", len(contents))
-        return DeepData(data.timestamp_ms, data.train, data.test, data.everything, contents=contents)
+        return DeepData(data.timestamp_ms, data.train, data.test, data.everything, note=data.note, contents=contents)
 
     def tower_params(self, hyperparams: dict[str, Any]) -> TowerParams:
         return TowerParams(int(hyperparams["features"]), float(hyperparams["learning-rate"]), float(hyperparams["l2"]),

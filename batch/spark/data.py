@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -9,7 +10,8 @@ import pyarrow as pa
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from batch.als.data import DAY_MS, Events, parse_events
+from batch.als.data import DAY_MS, parse_events
+from batch.als.scale import HEAVY_TAIL, StrengthScale
 
 #: Parsed events; ``gen`` is the generation's timestamp and ``seq`` the arrival order (ties of equal timestamps).
 EVENT_SCHEMA = pa.schema([("user", pa.string()), ("item", pa.string()), ("strength", pa.float64()),
@@ -75,8 +77,24 @@ def known_items(events: DataFrame) -> DataFrame:
     return last.where(~F.isnan("last")).groupBy("user").agg(F.array_sort(F.collect_list("item")).alias("known"))
 
 
-def collect_events(events: DataFrame) -> Events:
-    """Events on the driver, in time order (for evaluation on the small test split)."""
-    table = events.orderBy("timestamp", "gen", "seq").select("user", "item", "strength", "timestamp").toArrow()
-    return Events(np.array(table.column("user").to_pylist(), dtype=object), np.array(table.column("item").to_pylist(), dtype=object),
-                  table.column("strength").to_numpy().astype(np.float64), table.column("timestamp").to_numpy().astype(np.int64))
+def strength_scale(ratings: DataFrame, mode: str, implicit: bool, log_strength: bool, epsilon: float) -> StrengthScale:
+    """batch.als.scale.choose_scale on the executors: median, 99th percentile (exact, interpolated as numpy's) and
+    mean of the aggregated positive strengths reach the driver, never the strengths."""
+    configured = StrengthScale(log_strength, epsilon, 1.0, "strengths as configured")
+    if mode == "none" or not implicit:
+        return configured
+    positive = ratings.where(~F.isnan("value") & (F.col("value") > 0) & (F.abs("value") < F.lit(float("inf"))))
+    count, quantiles = positive.agg(F.count("*"), F.percentile("value", [0.5, 0.99])).first()
+    if not count:
+        return configured
+    median, p99 = float(quantiles[0]), float(quantiles[1])
+    heavy = not log_strength and p99 > HEAVY_TAIL * median
+    if heavy:
+        log_strength, epsilon = True, median
+    transformed = F.log1p(F.col("value") / F.lit(epsilon)) if log_strength else F.col("value")
+    mean = positive.agg(F.avg(transformed)).first()[0]
+    if mean is None or not mean > 0 or not math.isfinite(mean):
+        return StrengthScale(log_strength, epsilon, 1.0, "strengths as configured (no usable mean)")
+    how = (f"heavy-tailed strengths (99th percentile > {HEAVY_TAIL:g} x median {median:g}): log strength, "
+           f"epsilon {epsilon:g}; " if heavy else "")
+    return StrengthScale(log_strength, epsilon, float(mean), f"{how}alpha in units of the mean strength {mean:.4g}")

@@ -58,6 +58,8 @@ def spark_conf(config: Config) -> dict[str, str]:
         "spark.ui.port": str(config["oryx.batch.ui.port"]),
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
+        # a broadcast join builds its table on the driver: with models larger than the driver, shuffle joins only
+        "spark.sql.autoBroadcastJoinThreshold": "-1",
     }
     if dynamic:
         conf["spark.dynamicAllocation.shuffleTracking.enabled"] = "true"

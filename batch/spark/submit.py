@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,7 +55,7 @@ def package_zip(folder: Path) -> Path:
     return target
 
 
-def spark_submit_command(config: Config, work_dir: Path) -> list[str]:
+def spark_submit_command(config: Config, work_dir: Path, job: Path = JOB) -> list[str]:
     """The spark-submit command line of the batch job (writes its config, and for a cluster its code, to work_dir)."""
     conf = spark_conf(config)
     command = [spark_submit_executable()]
@@ -63,11 +65,28 @@ def spark_submit_command(config: Config, work_dir: Path) -> list[str]:
         command += ["--conf", f"{key}={value}"]
     config_file = write_config(config, work_dir / CONFIG_FILE)
     if is_local_master(config["oryx.batch.streaming.master"]):
-        return command + [str(JOB), "--config-json", str(config_file)]
+        return command + [str(job), "--config-json", str(config_file)]
     # the driver may run elsewhere (cluster deploy mode): ship the code and the config; oryxpy's dependencies
     # (numpy, scipy, pyarrow, numba, kafka-python, hdfs) must be installed on the cluster's Python
     command += ["--py-files", str(package_zip(work_dir)), "--files", str(config_file)]
-    return command + [str(JOB), "--config-json", CONFIG_FILE if config["oryx.batch.streaming.deploy-mode"] == "cluster" else str(config_file)]
+    return command + [str(job), "--config-json", CONFIG_FILE if config["oryx.batch.streaming.deploy-mode"] == "cluster" else str(config_file)]
+
+
+def prepare_submit(config: Config, out_dir: str | Path) -> list[str]:
+    """Write what a user's own spark-submit needs into ``out_dir`` (the job script, the config as JSON and, for a
+    cluster master, the --py-files archive of oryxpy and batch) and return the command line that runs it."""
+    folder = Path(out_dir).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    job = folder / JOB.name
+    shutil.copyfile(JOB, job)
+    return spark_submit_command(config, folder, job)
+
+
+def print_spark_submit(config: Config, out_dir: str | Path) -> str:
+    """``oryxpy batch --print-spark-submit DIR``: prepare DIR and print the spark-submit command line (shell-quoted)."""
+    line = shlex.join(prepare_submit(config, out_dir))
+    print(line)  # noqa: T201 - the command's output
+    return line
 
 
 def run(config: Config) -> None:

@@ -1,24 +1,30 @@
-"""ALSUpdate on Spark: DataFrame input preparation and pyspark.ml ALS; evaluation, model files and publishing are shared."""
+"""ALSUpdate on Spark: everything after the input runs on the executors (split, ALS, evaluation, known items, X/ and Y/,
+UP messages). The driver holds counts, hyper-parameters, metrics and the ID lists that the PMML file carries."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import scipy.sparse as sp
-from pyspark.ml.feature import StringIndexer
-from pyspark.ml.recommendation import ALS
-from pyspark.sql import DataFrame
+from pyspark.ml.feature import IndexToString, StringIndexer, StringIndexerModel
+from pyspark.ml.recommendation import ALS, ALSModel
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from batch.als.data import Events, Ratings
 from batch.als.engine import ALSParams
-from batch.als.update import ALSUpdate
+from batch.als.scale import StrengthScale
+from batch.als.update import RANK_K, ALSUpdate
+from batch.mlupdate import MODEL_FILE
 from batch.spark import data as sdata
+from batch.spark import evaluation
+from batch.spark.split import split_new
+from batch.spark.vectors import publish_vectors, write_vectors
 from oryxpy.config import Config
+from oryxpy.pmml import ALSModelInfo, als_model_to_pmml
+from oryxpy.storage import join_uri, storage_for
 from oryxpy.topics import TopicProducer
 
 log = logging.getLogger(__name__)
@@ -28,31 +34,37 @@ ALS_CHECKPOINT_INTERVAL = 5  # as Oryx (spec 3.3); needs the SparkContext's chec
 
 @dataclass
 class SparkALSData:
-    """One generation's input on Spark: the weighted train pairs before log strength, the test split on the driver."""
+    """One generation's input on Spark, as cached DataFrames: train pairs before log strength, test events, all events."""
 
     timestamp_ms: int
-    train: DataFrame  # user, item, value (aggregated; cached)
-    test: Events | None
-    everything: DataFrame  # parsed events of all data (cached)
+    spark: SparkSession
+    train: DataFrame  # user, item, value (aggregated)
+    test: DataFrame | None  # parsed events held out of this generation's input
+    test_count: int
+    everything: DataFrame  # parsed events of all data
     cached: list[DataFrame] = field(default_factory=list)
-    _known: dict[str, list[str]] | None = None
+    note: str = ""  # which split was used and why (batch.split)
+    scale: tuple[float, StrengthScale] | None = None  # (configured epsilon, scaling of this train part)
+    _known: DataFrame | None = None
 
-    def known(self) -> dict[str, list[str]]:
+    def known(self) -> DataFrame:
+        """(user, known): each user's items whose last event is not a delete (groupBy on the executors)."""
         if self._known is None:
-            table = sdata.known_items(self.everything).toArrow()
-            self._known = dict(zip(table.column("user").to_pylist(), table.column("known").to_pylist(), strict=True))
+            self._known = sdata.known_items(self.everything).cache()
+            self.cached.append(self._known)
         return self._known
 
 
-def _factors(frame: DataFrame, count: int, rank: int) -> np.ndarray:
-    """ALS factors (id, features) as a count x rank float32 matrix indexed by id."""
-    table = frame.toArrow()
-    matrix = np.zeros((count, rank), dtype=np.float32)
-    if table.num_rows:
-        ids = table.column("id").to_numpy()
-        flat = table.column("features").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        matrix[ids] = flat.reshape(len(ids), rank)
-    return matrix
+@dataclass
+class SparkModel:
+    """A candidate kept for its evaluation: the fitted model and index, and the trained-on pairs (u, i, value)."""
+
+    model: ALSModel
+    indexer: StringIndexerModel
+    rows: DataFrame
+    items: int
+    epsilon: float
+    log_strength: bool
 
 
 class SparkALSUpdate(ALSUpdate):
@@ -64,6 +76,8 @@ class SparkALSUpdate(ALSUpdate):
         super().__init__(config)
         self.blocks: int | None = config["oryx.batch.spark.als-blocks"]
         self._data: SparkALSData | None = None
+        self._spark_models: dict[str, SparkModel] = {}
+        self._known_lock = threading.Lock()
 
     def run_update(self, timestamp_ms: int, new_data: Any, past_data: Any, model_dir: str,
                    update_producer: TopicProducer | None) -> None:
@@ -76,47 +90,81 @@ class SparkALSUpdate(ALSUpdate):
                 self._data = None
 
     def prepare_tables(self, timestamp_ms: int, new_data: DataFrame, past_data: DataFrame | None) -> SparkALSData:
-        """Parse all input, split this generation's by time (spec 3.4), aggregate the train part (spec 3.3)."""
+        """Parse all input, split this generation's by batch.split's rule, aggregate the train part (spec 3.3)."""
         new = sdata.parse_input(new_data).cache()
         past = sdata.parse_input(past_data).cache() if past_data is not None else None
         everything = new if past is None else past.unionByName(new)
         cached = [new] + ([past] if past is not None else [])
+        split = split_new(new, past, self.test_fraction, self.seed)
         train, test = everything, None
-        low, high = new.agg(F.min("timestamp"), F.max("timestamp")).first() or (None, None)
-        if self.test_fraction > 0 and low is not None:
-            boundary = low if self.test_fraction >= 1 else int(high - self.test_fraction * (high - low))
-            if past is None and boundary == low:  # every new record would be test data
-                log.info("the test split would leave no training data (one timestamp, no past data); training on all of it")
-            else:
-                new_train = new.where(F.col("timestamp") < F.lit(boundary))
-                train = new_train if past is None else past.unionByName(new_train)
-                test = sdata.collect_events(new.where(F.col("timestamp") >= F.lit(boundary)))
-                log.info("test: %d records held out of this generation's input", len(test))
-        weighted = sdata.decay_and_threshold(train, self.decay_factor, self.zero_threshold, timestamp_ms)
-        ratings = sdata.aggregate(weighted, self.implicit).cache()
-        cached.append(ratings)
-        self._data = SparkALSData(timestamp_ms, ratings, test, everything, cached)
-        return self._data
+        if split.evaluating:
+            train = split.train_new if past is None else past.unionByName(split.train_new)
+            test = split.test
+        data = SparkALSData(timestamp_ms, new_data.sparkSession, self._aggregated(train, timestamp_ms), test,
+                            split.test_count, everything, cached, note=f"{split.method} split: {split.reason}")
+        cached.append(data.train)
+        self._data = data
+        return data
+
+    def _aggregated(self, events: DataFrame, timestamp_ms: int) -> DataFrame:
+        weighted = sdata.decay_and_threshold(events, self.decay_factor, self.zero_threshold, timestamp_ms)
+        return sdata.aggregate(weighted, self.implicit).cache()
+
+    def refit_data(self, data: SparkALSData) -> SparkALSData | None:
+        """All data as the train part, for the published model built with the chosen hyper-parameters."""
+        if not isinstance(data, SparkALSData) or data.test is None:
+            return None
+        train = self._aggregated(data.everything, data.timestamp_ms)
+        data.cached.append(train)
+        return dataclasses.replace(data, train=train, test=None, test_count=0, scale=None)
+
+    def split_note(self, data: SparkALSData) -> str:
+        return getattr(data, "note", "")
+
+    def _scale(self, data: SparkALSData, epsilon: float) -> StrengthScale:
+        """The strength scaling of this train part (batch.als.scale's rule), decided once per configured epsilon."""
+        with self._known_lock:
+            if data.scale is None or data.scale[0] != epsilon:
+                scale = sdata.strength_scale(data.train, self.strength_scale, self.implicit, self.log_strength, epsilon)
+                log.info("strength scale: %s", scale.note)
+                data.scale = (epsilon, scale)
+            return data.scale[1]
+
+    def has_test_data(self, data: SparkALSData) -> bool:
+        return data.test is not None and data.test_count > 0
 
     def build_model(self, data: SparkALSData, hyperparams: dict[str, Any], candidate_uri: str) -> None:
-        epsilon = float(hyperparams.get("epsilon", 1e-5))  # searched only with logStrength
-        ratings = sdata.log_strength(data.train, epsilon) if self.log_strength else data.train
+        scale = self._scale(data, float(hyperparams.get("epsilon", 1e-5)))  # epsilon is searched only with logStrength
+        epsilon = scale.epsilon
+        ratings = sdata.log_strength(data.train, epsilon) if scale.log_strength else data.train
         indexer = StringIndexer(inputCols=["user", "item"], outputCols=["u", "i"], stringOrderType="alphabetAsc").fit(ratings)
-        user_ids, item_ids = (list(labels) for labels in indexer.labelsArray)
+        user_ids, item_ids = (list(labels) for labels in indexer.labelsArray)  # the PMML's XIDs and YIDs
         if not user_ids:
             log.warning("no training data left after aggregation; no model")
             return
-        params = ALSParams(int(hyperparams["features"]), float(hyperparams["lambda"]), float(hyperparams["alpha"]),
-                           self.implicit, self.iterations, self.seed, self.cg_steps)
+        params = ALSParams(int(hyperparams["features"]), float(hyperparams["lambda"]),
+                           float(hyperparams["alpha"]) / scale.alpha_divisor, self.implicit, self.iterations, self.seed,
+                           self.cg_steps)
         rows = indexer.transform(ratings).select(F.col("u").cast("int").alias("u"), F.col("i").cast("int").alias("i"), "value").cache()
-        try:
-            model = self._als(params).fit(rows)
-            x = _factors(model.userFactors, len(user_ids), params.features)
-            y = _factors(model.itemFactors, len(item_ids), params.features)
-            matrix = _matrix(rows.toArrow(), len(user_ids), len(item_ids))
-        finally:
-            rows.unpersist()
-        self.save_model(data, Ratings(user_ids, item_ids, matrix), x, y, params, epsilon, candidate_uri)
+        model = self._als(params).fit(rows)
+        self._write_factors(data, model, user_ids, item_ids, candidate_uri)
+        info = ALSModelInfo(params.features, self.implicit, user_ids, item_ids, params.lambda_, params.alpha,
+                            scale.log_strength, epsilon if scale.log_strength else None)
+        storage_for(candidate_uri, self.config).write_text(join_uri(candidate_uri, MODEL_FILE), als_model_to_pmml(info))
+        with self._lock:
+            self._spark_models[candidate_uri] = SparkModel(model, indexer, rows, len(item_ids), epsilon, scale.log_strength)
+
+    def _write_factors(self, data: SparkALSData, model: ALSModel, user_ids: list[str], item_ids: list[str], uri: str) -> None:
+        users = IndexToString(inputCol="id", outputCol="user", labels=user_ids).transform(model.userFactors)
+        x = users.select(F.col("user").alias("id"), F.col("features").alias("vector"))
+        if not self.no_known_items:
+            with self._known_lock:  # candidates are built in threads; the known items are computed once
+                known = data.known()
+            x = x.join(known.withColumnRenamed("user", "id"), "id", "left").select(
+                "id", "vector", F.coalesce("known", F.array().cast("array<string>")).alias("known"))
+        write_vectors(x, join_uri(uri, "X"))
+        items = IndexToString(inputCol="id", outputCol="item", labels=item_ids).transform(model.itemFactors)
+        write_vectors(items.select(F.col("item").alias("id"), F.col("features").alias("vector")), join_uri(uri, "Y"))
 
     def _als(self, params: ALSParams) -> ALS:
         als = ALS(rank=params.features, maxIter=params.iterations, regParam=params.lambda_, implicitPrefs=params.implicit,
@@ -127,8 +175,45 @@ class SparkALSUpdate(ALSUpdate):
             als.setNumUserBlocks(self.blocks).setNumItemBlocks(self.blocks)
         return als
 
+    def evaluate(self, data: SparkALSData, candidate_uri: str) -> dict[str, float]:
+        """The local engine's metrics (AUC or RMSE, then nDCG, precision, recall, MAP at 10) as DataFrame operations."""
+        built = self._spark_models[candidate_uri]
+        assert data.test is not None
+        test = sdata.aggregate(sdata.decay_and_threshold(data.test, self.decay_factor, self.zero_threshold,
+                                                         data.timestamp_ms), self.implicit)
+        if built.log_strength:
+            test = test.withColumn("value", F.log1p(F.col("value") / F.lit(built.epsilon)))
+        indexed = built.indexer.setHandleInvalid("skip").transform(test)  # only pairs the model knows both sides of
+        pairs = indexed.select(F.col("u").cast("int").alias("u"), F.col("i").cast("int").alias("i"), "value").cache()
+        try:
+            x = built.model.userFactors.select(F.col("id").alias("u"), F.col("features").alias("x"))
+            y = built.model.itemFactors.select(F.col("id").alias("i"), F.col("features").alias("y"))
+            metrics: dict[str, float] = {}
+            if self.implicit:
+                metrics["auc"] = evaluation.mean_auc(pairs, x, y, self.seed)
+                relevant = pairs.where(F.col("value") > 0)
+            else:
+                metrics["rmse"] = evaluation.rmse(pairs, x, y)
+                relevant = pairs
+            metrics.update(evaluation.ranking_metrics(built.model, relevant.select("u", "i").distinct(),
+                                                      built.rows.select("u", "i"), built.items, RANK_K))
+            metrics["test_pairs"] = float(pairs.count())
+            return metrics
+        finally:
+            pairs.unpersist()
 
-def _matrix(rows: pa.Table, users: int, items: int) -> sp.csr_matrix:
-    """The trained-on pairs as a users x items matrix (what evaluation excludes from recommendations)."""
-    return sp.csr_matrix((rows.column("value").to_numpy(), (rows.column("u").to_numpy(), rows.column("i").to_numpy())),
-                         shape=(users, items))
+    def release(self, candidate_uri: str) -> None:
+        with self._lock:
+            built = self._spark_models.pop(candidate_uri, None)
+        if built is not None:
+            built.rows.unpersist()
+
+    def publish_additional(self, data: SparkALSData, model_uri: str, producer: TopicProducer) -> None:
+        """UP messages for Y then X, sent by the executors, one producer per partition (acks=all)."""
+        if not self.publish_vectors:
+            log.info("oryx.batch.publish-vectors is false: no UP messages (consumers load X/ and Y/ from %s)", model_uri)
+            return
+        # the driver's producer has had the MODEL message acknowledged (send is synchronous): UP messages follow it
+        items = publish_vectors(data.spark, self.config, join_uri(model_uri, "Y"), "Y", with_known=False)
+        users = publish_vectors(data.spark, self.config, join_uri(model_uri, "X"), "X", with_known=not self.no_known_items)
+        log.info("published %d item and %d user vectors from the executors", items, users)

@@ -3,8 +3,9 @@
 from oryxpy.config.spec import Key
 
 KEYS = [
-    Key("oryx.id", None, "stable identity of this deployment; names the consumer groups so a restarted layer resumes from its committed offset (unset: a random id per process, which starts at the latest input)", optional=True),
+    Key("oryx.id", None, "stable identity of this deployment; names the consumer groups so a restarted layer resumes from its committed offset (unset: embedded input uses the identity kept in <state-dir>/identity, Kafka input one derived from the brokers and the input topic; the log says which)", optional=True),
     Key("oryx.embedded.state-dir", "oryx-state", "local directory for the embedded topics and, when data-dir/model-dir are unset, the data and models"),
+    Key("oryx.embedded.input-retention-ms", 604800000, "embedded input log: records older than this that the batch layer has stored are deleted after each generation (-1: keep everything); Kafka topics use their own retention", kind="int", minimum=-1),
     Key("oryx.input-topic.broker", "embedded", "'embedded' for the local durable log under state-dir, or a Kafka bootstrap list 'host:port,host:port'"),
     Key("oryx.input-topic.message.topic", "OryxInput", "name of the input topic (interactions)"),
     Key("oryx.input-topic.partitions", 4, "number of partitions kafka-setup creates the input topic with", kind="int", minimum=1, maximum=1024),
@@ -15,4 +16,5 @@ KEYS = [
     Key("oryx.kafka.timeout-sec", 30.0, "how long a Kafka client waits for the broker (connect, acknowledge) before it reports the broker unreachable", kind="float", minimum=1.0, maximum=3600.0),
     Key("oryx.storage.hdfs.webhdfs-url", None, "WebHDFS address for hdfs:// URIs (unset: http://<namenode host>:9870)", optional=True),
     Key("oryx.storage.hdfs.user", None, "user name for WebHDFS requests (unset: the current user)", optional=True),
+    Key("oryx.compat.oryx-layers", True, "Kafka topics may be shared with released Oryx 2.8 layers: warn at startup about settings that break them (publish-vectors, update-topic retention); false when no Oryx layer reads these topics", kind="bool"),
 ]

@@ -8,7 +8,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from oryxpy.config import keys_batch, keys_core, keys_deep, keys_ml, keys_serving, keys_speed
+from oryxpy.config import (
+    keys_batch,
+    keys_core,
+    keys_deep,
+    keys_experiments,
+    keys_ml,
+    keys_serving,
+    keys_speed,
+)
 from oryxpy.config.spec import Key
 from oryxpy.errors import ConfigError
 
@@ -25,7 +33,7 @@ def register_keys(keys: Iterable[Key]) -> None:
         KEYS[key.name] = key
 
 
-for _module in (keys_core, keys_ml, keys_batch, keys_speed, keys_serving, keys_deep):
+for _module in (keys_core, keys_ml, keys_batch, keys_speed, keys_serving, keys_deep, keys_experiments):
     register_keys(_module.KEYS)
 
 

@@ -19,7 +19,8 @@ from oryxpy.topics.base import (
 
 __all__ = [
     "KeyValue", "Record", "TopicConsumer", "TopicProducer", "input_message_key", "java_string_hash",
-    "open_consumer", "open_producer", "setup_topics", "topic_name", "broker_of", "is_embedded",
+    "open_consumer", "open_producer", "setup_topics", "topic_name", "broker_of", "is_embedded", "apply_input_retention",
+    "pin_group_start",
 ]
 
 ROLES = ("input", "update")
@@ -63,17 +64,21 @@ def open_producer(config: Config, role: str) -> TopicProducer:
     if broker == EMBEDDED:
         from oryxpy.topics.embedded import EmbeddedProducer, topic_path
 
-        return EmbeddedProducer(topic_path(config.state_dir / "topics", topic), topic, _partitions(config, role), _max_bytes(config))
+        return EmbeddedProducer(topic_path(config.state_dir / "topics", topic), topic, _partitions(config, role), _max_bytes(config),
+                                cut_at_model=role == "update")
     from oryxpy.topics.kafka import KafkaTopicProducer
 
-    return KafkaTopicProducer(broker, topic, _max_bytes(config), config["oryx.kafka.timeout-sec"])
+    return KafkaTopicProducer(broker, topic, _max_bytes(config), config["oryx.kafka.timeout-sec"], mark_models=role == "update")
 
 
-def open_consumer(config: Config, role: str, group_id: str | None = None, start: str = "earliest") -> TopicConsumer:
+def open_consumer(config: Config, role: str, group_id: str | None = None, start: str = "earliest",
+                  *, from_latest_model: bool = False) -> TopicConsumer:
     """A consumer of every partition of a topic.
 
     With ``group_id`` it resumes from the group's committed offsets; ``start`` ('earliest' or 'latest')
-    applies where the group has none.
+    applies where the group has none. ``from_latest_model`` (update topic, no group, 'earliest') starts at the
+    latest full model instead of the beginning: on Kafka by seeking to its recorded offset; the embedded update
+    log holds nothing before it anyway.
     """
     if start not in ("earliest", "latest"):
         raise ValueError(f"start must be 'earliest' or 'latest', not {start!r}")
@@ -84,7 +89,34 @@ def open_consumer(config: Config, role: str, group_id: str | None = None, start:
         return EmbeddedConsumer(topic_path(config.state_dir / "topics", topic), topic, _partitions(config, role), group_id, start)
     from oryxpy.topics.kafka import KafkaTopicConsumer
 
-    return KafkaTopicConsumer(broker, topic, group_id, start, _max_bytes(config), config["oryx.kafka.timeout-sec"])
+    return KafkaTopicConsumer(broker, topic, group_id, start, _max_bytes(config), config["oryx.kafka.timeout-sec"],
+                              from_latest_model=from_latest_model)
+
+
+def pin_group_start(config: Config, role: str, group_id: str) -> None:
+    """Give ``group_id`` a committed position (the end of the topic now) on every partition where it has none, so
+    that what is written from now on is read by that group even if its consumer starts later."""
+    broker, topic = broker_of(config, role), topic_name(config, role)
+    if broker == EMBEDDED:
+        with open_consumer(config, role, group_id, "latest") as consumer:
+            consumer.wait_ready()
+            consumer.commit()
+        return
+    from oryxpy.topics.kafka import pin_group_start as pin_on_kafka
+
+    pin_on_kafka(broker, topic, group_id, config["oryx.kafka.timeout-sec"])
+
+
+def apply_input_retention(config: Config) -> int:
+    """Embedded input only: delete input older than oryx.embedded.input-retention-ms that the batch layer has stored
+    (committed); returns how many records went. Kafka applies its own topic retention."""
+    retention_ms = int(config["oryx.embedded.input-retention-ms"])
+    if config["oryx.input-topic.broker"] != EMBEDDED or retention_ms < 0:
+        return 0
+    from oryxpy.topics.embedded import apply_retention, topic_path
+
+    path = topic_path(config.state_dir / "topics", topic_name(config, "input"))
+    return apply_retention(path, retention_ms, config.group_id("BatchLayer"))
 
 
 def setup_topics(config: Config) -> list[str]:

@@ -78,6 +78,19 @@ class TopicConsumer(ABC):
         """How many messages are in the topic beyond this consumer's position."""
 
     @abstractmethod
+    def end_offsets(self) -> dict[int, int]:
+        """Per partition, the offset the next message written will get (the end of the topic now)."""
+
+    @abstractmethod
+    def positions(self) -> dict[int, int]:
+        """Per partition, the offset of the next message this consumer will return."""
+
+    def reached(self, ends: dict[int, int]) -> bool:
+        """Whether this consumer has read every partition up to ``ends`` (for example the ends seen at its start)."""
+        positions = self.positions()
+        return all(positions.get(p, 0) >= end for p, end in ends.items())
+
+    @abstractmethod
     def close(self) -> None:
         """Release the connection (without committing)."""
 

@@ -1,4 +1,9 @@
-"""Embedded topics: a durable, multi-process log per topic in one SQLite file (WAL mode) under the state directory."""
+"""Embedded topics: a durable, multi-process log per topic in one SQLite file (WAL mode) under the state directory.
+
+The log stays bounded: the update topic is cut back to its latest full model (MODEL or MODEL-REF) whenever one is
+published, and :func:`apply_retention` deletes old input that the batch layer has stored. Offsets keep growing
+(the newest record of a partition is never deleted), so committed positions stay valid.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from oryxpy.errors import ServiceUnavailable
+from oryxpy.messages import MODEL, MODEL_REF
 from oryxpy.topics.base import KeyValue, Record, TopicConsumer, TopicProducer, check_sizes
 
 _SCHEMA = """
@@ -45,6 +51,8 @@ def _open(path: Path, partitions: int) -> tuple[sqlite3.Connection, int]:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
     try:
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect for a new file: freed pages can be given back
+        conn.execute("PRAGMA journal_size_limit=67108864")  # the WAL file shrinks back to 64 MB after checkpoints
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives the death of any process
@@ -66,11 +74,25 @@ def partition_for(key: str | None, partitions: int, counter: int) -> int:
     return zlib.crc32(key.encode("utf-8")) % partitions
 
 
-class EmbeddedProducer(TopicProducer):
-    """Appends to the topic file; a send returns after the SQLite commit."""
+def _give_back_space(conn: sqlite3.Connection) -> None:
+    """After a large delete: return free pages to the file system and checkpoint the WAL (best effort)."""
+    try:
+        conn.execute("PRAGMA incremental_vacuum")
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error:  # another process is busy with the file: the pages are reused meanwhile
+        pass
 
-    def __init__(self, path: Path, topic: str, partitions: int, max_message_bytes: int):
+
+class EmbeddedProducer(TopicProducer):
+    """Appends to the topic file; a send returns after the SQLite commit.
+
+    With ``cut_at_model`` (the update topic), a MODEL or MODEL-REF message deletes, in the same transaction, every
+    earlier message of its partition: a consumer that reads the topic from its start begins at the latest model.
+    """
+
+    def __init__(self, path: Path, topic: str, partitions: int, max_message_bytes: int, cut_at_model: bool = False):
         self.topic = topic
+        self._cut_at_model = cut_at_model
         self._path = path
         self._wanted_partitions = partitions
         self._max = max_message_bytes
@@ -88,6 +110,12 @@ class EmbeddedProducer(TopicProducer):
         check_sizes(messages, self._max)
         if not messages:
             return
+        try:
+            self._append(messages)
+        except sqlite3.Error as exc:  # e.g. a full disk: nothing was written, and the caller hears why (503)
+            raise ServiceUnavailable(f"cannot write to the embedded topic {self.topic} ({self._path}): {exc}") from exc
+
+    def _append(self, messages: Sequence[KeyValue]) -> None:
         with self._lock:
             conn = self._connection()
             now = int(time.time() * 1000)
@@ -104,10 +132,17 @@ class EmbeddedProducer(TopicProducer):
                     rows.append((p, next_offset[p], key, value, now))
                     next_offset[p] += 1
                 conn.executemany("INSERT INTO records VALUES (?,?,?,?,?)", rows)
+                cuts = {p: o for p, o, key, _, _ in rows if key in (MODEL, MODEL_REF)} if self._cut_at_model else {}
+                deleted = 0
+                for p, offset in cuts.items():
+                    deleted += conn.execute("DELETE FROM records WHERE partition=? AND offset<?", (p, offset)).rowcount
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
+            if deleted:
+                _give_back_space(conn)
 
     def close(self) -> None:
         with self._lock:
@@ -139,8 +174,9 @@ class EmbeddedConsumer(TopicConsumer):
             for p in range(partitions):
                 if p in committed:
                     self._positions[p] = committed[p]
-                elif self._start == "earliest":
-                    self._positions[p] = 0
+                elif self._start == "earliest":  # the oldest record kept (earlier ones were cut or expired)
+                    row = conn.execute("SELECT MIN(offset) FROM records WHERE partition=?", (p,)).fetchone()
+                    self._positions[p] = 0 if row[0] is None else row[0]
                 else:
                     row = conn.execute("SELECT MAX(offset) FROM records WHERE partition=?", (p,)).fetchone()
                     self._positions[p] = 0 if row[0] is None else row[0] + 1
@@ -190,13 +226,52 @@ class EmbeddedConsumer(TopicConsumer):
             conn.execute("COMMIT")
 
     def lag(self) -> int:
+        ends = self.end_offsets()
+        with self._lock:
+            return sum(max(0, ends.get(p, 0) - pos) for p, pos in self._positions.items())
+
+    def end_offsets(self) -> dict[int, int]:
         with self._lock:
             conn = self._connection()
             ends = dict(conn.execute("SELECT partition, MAX(offset) + 1 FROM records GROUP BY partition").fetchall())
-            return sum(max(0, ends.get(p, 0) - pos) for p, pos in self._positions.items())
+            return {p: int(ends.get(p, 0)) for p in self._positions}
+
+    def positions(self) -> dict[int, int]:
+        with self._lock:
+            self._connection()
+            return dict(self._positions)
 
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def apply_retention(path: Path, max_age_ms: int, stored_by_group: str, now_ms: int | None = None) -> int:
+    """Delete input older than ``max_age_ms`` that the group ``stored_by_group`` has committed past; returns the count.
+
+    Nothing is deleted from a partition the group has no position in, and the newest record of each partition stays.
+    """
+    if not path.exists():
+        return 0
+    conn, _ = _connect(path, 1)
+    try:
+        cutoff = (now_ms if now_ms is not None else int(time.time() * 1000)) - max_age_ms
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            deleted = conn.execute(
+                "DELETE FROM records WHERE ts < ? AND offset < "
+                "(SELECT g.offset FROM group_offsets g WHERE g.group_id = ? AND g.partition = records.partition) "
+                "AND offset < (SELECT MAX(r.offset) FROM records r WHERE r.partition = records.partition)",
+                (cutoff, stored_by_group)).rowcount
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        if deleted:
+            _give_back_space(conn)
+        return deleted
+    finally:
+        conn.close()

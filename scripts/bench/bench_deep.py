@@ -17,6 +17,7 @@ from batch.als.engine import ALSParams, train_als
 from batch.deep.hybrid import concat_models
 from batch.deep.trainer import TowerParams, train_two_tower
 from batch.evaluation import ranking_metrics, top_k
+from batch.search import from_config
 from oryxpy.config import load_config
 from oryxpy.content import ItemContent, hashed_features, validate_content
 
@@ -72,8 +73,8 @@ def deep_params(config_sets: list[str]) -> tuple[TowerParams, int]:
 
 def als_model(train: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, float]:
     config = load_config(environ={})
-    params = ALSParams(int(config["oryx.als.hyperparams.features"]), float(config["oryx.als.hyperparams.lambda"]),
-                       float(config["oryx.als.hyperparams.alpha"]), True, config["oryx.als.iterations"], 42,
+    lam, alpha = (from_config(config, f"oryx.als.hyperparams.{name}", False, log_scale=True).centre() for name in ("lambda", "alpha"))
+    params = ALSParams(int(config["oryx.als.hyperparams.features"]), lam, alpha, True, config["oryx.als.iterations"], 42,
                        config["oryx.als.cg-steps"])
     started = time.perf_counter()
     x, y = train_als(train, params)

@@ -87,6 +87,9 @@ def serve(rate: str, root: Path, uri: str, port: int) -> None:
 
 
 def latency_report(name: str, latencies: list[float], wall: float, anchor: float | None = None) -> float:
+    if not latencies:
+        print(f"  {name:<44} no request completed (the first of each client is not counted)")
+        return 0.0
     ms = np.array(latencies) * 1000
     qps = len(latencies) / wall
     ratio = f"  ({qps / anchor:.2f}x brute force)" if anchor else ""

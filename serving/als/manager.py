@@ -58,7 +58,9 @@ class ALSServingModelManager(ServingModelManager):
         self.lsh_seed = lsh_seed
         self.index_options = {"approximate_index": str(config["oryx.serving.approximate-index"]),
                               "ivf_probes": int(config["oryx.serving.ivf.probes"]),
-                              "ivf_lists": int(config["oryx.serving.ivf.lists"])}
+                              "ivf_lists": int(config["oryx.serving.ivf.lists"]),
+                              "hnsw_m": int(config["oryx.serving.hnsw.m"]),
+                              "hnsw_ef_search": int(config["oryx.serving.hnsw.ef-search"])}
         self.model: ALSServingModel | None = None
         self._solvers_started = False
         self._last_log = 0.0

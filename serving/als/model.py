@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 
@@ -12,6 +13,7 @@ import numpy as np
 from oryxpy.als import Solver, SolverCache
 from oryxpy.lsh import LocalitySensitiveHash
 from serving.als import ivf
+from serving.als.ann import HNSWIndex
 from serving.als.batch import ScanBatcher
 from serving.als.rwlock import RWLock
 from serving.als.vectors import VectorStore
@@ -31,12 +33,17 @@ class ALSServingModel:
 
     Items live in one block per LSH bucket (one block when every bucket is scanned, i.e. sample rate 1.0), or with
     ``approximate_index="ivf"`` one block per IVF list once at least ``ivf_min_items`` items are loaded (LSH unused).
-    Known items are tuples of interned item IDs per user: they only grow, except when a new MODEL drops IDs.
+    With ``approximate_index="hnsw"`` items stay in one block and a faiss HNSW graph (``serving.als.ann``), built in
+    a background thread after a bulk load, proposes candidates; queries scan exactly until it is ready.
+    Known items are tuples of interned item IDs per user. They grow with UP messages until the next MODEL, which
+    replaces them with the model's own (loaded from its X/ vectors or its UP messages) plus the pairs that arrived
+    since the MODEL before it (``known_added``): so a pair deleted upstream leaves the known items and can be
+    recommended again.
     """
 
     def __init__(self, features: int, implicit: bool, sample_rate: float = 1.0, lsh_seed: int | None = None,
                  approximate_index: str = "none", ivf_probes: int = 0, ivf_lists: int = 0,
-                 ivf_min_items: int = 4096):
+                 ivf_min_items: int = 4096, hnsw_m: int = 0, hnsw_ef_search: int = 128):
         self.features = features
         self.implicit = implicit
         self.lsh = LocalitySensitiveHash(sample_rate, features, seed=lsh_seed)
@@ -46,10 +53,17 @@ class ALSServingModel:
         self._ivf_seed = lsh_seed
         self._ivf_trained_on = 0
         self._ivf_changes = 0  # item vectors set since the index was trained
-        buckets = 1 if self.lsh.scans_all or self.use_ivf else self.lsh.num_buckets
+        self.use_hnsw = approximate_index == "hnsw"
+        self.ann: HNSWIndex | None = None
+        self.hnsw_m, self.hnsw_ef_search = hnsw_m, hnsw_ef_search
+        self._ann_journal: list[str] | None = None  # items changed while a graph is built aside
+        self._ann_generation = 0
+        self.ann_ready = threading.Event()  # set when the graph of the current items is installed
+        buckets = 1 if self.lsh.scans_all or self.use_ivf or self.use_hnsw else self.lsh.num_buckets
         self.X = VectorStore(features)
         self.Y = VectorStore(features, buckets, self.lsh.indices_for)
         self.known: dict[str, tuple[str, ...]] = {}
+        self.known_added: dict[str, tuple[str, ...]] = {}  # pairs new to ``known`` since the last MODEL
         self.expected_users: set[str] = set()
         self.expected_items: set[str] = set()
         self.lock = RWLock()
@@ -61,6 +75,16 @@ class ALSServingModel:
     # ---- writes (called by the manager from the update consumer thread) ----
 
     def set_user_vector(self, user: str, vector: np.ndarray) -> None:
+        loc = self.X.locate(user)
+        vector = np.asarray(vector, dtype=np.float32)
+        if loc is not None and vector.shape == (self.features,):
+            block = self.X.blocks[loc[0]]
+            if not np.array_equal(block.matrix[loc[1]], vector):
+                # in place without the lock: a row copy is atomic under the GIL (readers copy rows, never scan X),
+                # so a stream of user UPs does not wait for every in-flight query
+                block.write(loc[1], vector)
+                self.version += 1
+            return
         with self.lock.write():
             self.X.set(user, vector)
             if user in self.expected_users:
@@ -70,15 +94,23 @@ class ALSServingModel:
             self.version += 1
 
     def set_item_vector(self, item: str, vector: np.ndarray) -> None:
+        if _same(self.Y, item, vector):
+            return  # an UP repeating what is loaded (a MODEL-REF's replay): nothing to do (only this thread writes)
         with self.lock.write():
             self.Y.set(item, vector)
+            if self.ann is not None:
+                self.ann.changed(item)
+            if self._ann_journal is not None:
+                self._ann_journal.append(item)
             if item in self.expected_items:
                 self.expected_items.discard(item)
                 if not self.expected_items:
                     self.expected_items = set()
             self.version += 1
         self.yty.set_dirty()
-        if self.use_ivf:
+        if self.use_hnsw:
+            self._maintain_ann()
+        elif self.use_ivf:
             self._ivf_changes += 1
             if len(self.Y) >= self.ivf_min_items and self._ivf_changes >= max(self._ivf_trained_on, self.ivf_min_items):
                 self.rebuild_ivf()
@@ -93,29 +125,51 @@ class ALSServingModel:
             self.version += 1
 
     def add_known_items(self, user: str, items: Iterable[str]) -> None:
-        with self.lock.write():
-            user = self.X.canonical(user) or user
-            self.known[user] = _union(self.known.get(user, ()), (self.Y.canonical(i) or sys.intern(i) for i in items))
-            self.version += 1
+        items = list(items)
+        old = self.known.get(user)  # only this thread writes: read unlocked
+        if old is not None and (set(items).issubset(old) if len(old) > 8 else all(i in old for i in items)):
+            return
+        if old is not None:  # replacing a value is atomic under the GIL; only a new key (resizing) needs the lock
+            self._add_known(user, items)
+        else:
+            with self.lock.write():
+                self._add_known(user, items)
+
+    def _add_known(self, user: str, items: list[str]) -> None:
+        user = self.X.canonical(user) or user
+        old = self.known.get(user, ())
+        new = _union(old, (self.Y.canonical(i) or sys.intern(i) for i in items))
+        if new is not old:
+            self.known[user] = new
+            added = self.known_added.get(user)
+            # share the known tuple itself when every pair of it is new (a MODEL followed by its UPs)
+            whole = added is old if added is not None else not old
+            self.known_added[user] = new if whole else (added or ()) + new[len(old):]
+        self.version += 1
 
     def on_new_model_ids(self, users: Collection[str], items: Collection[str], implicit: bool) -> None:
-        """A new MODEL: keep known items, users and items that it lists or that arrived since the last MODEL; expect the rest."""
+        """A new MODEL: keep users and items that it lists or that arrived since the last MODEL and expect the rest; known
+        items restart from the pairs added since the last MODEL (the model's own are loaded next)."""
         user_set = users if isinstance(users, set | frozenset) else set(users)
         item_set = items if isinstance(items, set | frozenset) else set(items)
         with self.lock.write():
             self.implicit = implicit
             x_recent, y_recent = self.X.recent, self.Y.recent
             kept: dict[str, tuple[str, ...]] = {}
-            for user, known in self.known.items():
+            for user, known in self.known_added.items():
                 if user in user_set or user in x_recent:
                     kept[user] = tuple(i for i in known if i in item_set or i in y_recent)
-            self.known = kept
+            self.known = {u: k for u, k in kept.items() if k}
+            self.known_added = {}
             self.X.retain_recent_and(user_set)
             self.Y.retain_recent_and(item_set)
+            self._forget_removed_items()
             self.expected_users = {u for u in user_set if u not in self.X}
             self.expected_items = {i for i in item_set if i not in self.Y}
             self.version += 1
         self.yty.set_dirty()
+        if self.use_hnsw and self._ann_journal is not None and self.Y.blocks[0].n:
+            self.rebuild_ann()  # the graph being built may hold dropped items: start over
 
     def bulk_load_items(self, ids: list[str], matrix: np.ndarray) -> None:
         """Load many item vectors at once (MODEL-REF); the store is rebuilt aside, then swapped in."""
@@ -126,11 +180,76 @@ class ALSServingModel:
             store, index = ivf.rebuild(store, self.ivf_lists, self.ivf_probes, self._ivf_seed)
         with self.lock.write():
             self.Y = store
+            if self.use_hnsw:
+                self.ann = None  # exact search until the new graph is built
+                self.ann_ready.clear()
             if self.use_ivf:
                 self.ivf, self._ivf_trained_on, self._ivf_changes = index, len(store), 0
             self.expected_items = _minus(self.expected_items, ids)
             self.version += 1
         self.yty.set_dirty()
+        if self.use_hnsw:
+            self.rebuild_ann()
+
+    # ---- the HNSW graph (hnsw mode); called from the consumer thread, the only writer ----
+
+    def rebuild_ann(self, background: bool = True) -> None:
+        """Build a graph over a copy of the current items aside; items changed meanwhile are journaled and become
+        pending when it is installed. A newer rebuild supersedes one in progress."""
+        block = self.Y.blocks[0]
+        ids, matrix = block.ids[: block.n].copy(), block.matrix[: block.n].copy()
+        with self.lock.write():
+            self._ann_generation += 1
+            generation = self._ann_generation
+            self._ann_journal = []
+
+        def build() -> None:
+            index = HNSWIndex.build(ids, matrix, self.hnsw_m, self.hnsw_ef_search)
+            with self.lock.write():
+                if generation != self._ann_generation:
+                    return
+                for item in dict.fromkeys(self._ann_journal or ()):
+                    index.changed(item) if item in self.Y else index.removed(item)
+                self.ann, self._ann_journal = index, None
+                self.version += 1
+            self.ann_ready.set()
+
+        if background:
+            threading.Thread(target=build, name="hnsw-build", daemon=True).start()
+        else:
+            build()
+
+    def install_ann(self, index: HNSWIndex) -> None:
+        """Serve from a graph built elsewhere over exactly the current items (a saved one); cancels a build."""
+        with self.lock.write():
+            self._ann_generation += 1
+            self.ann, self._ann_journal = index, None
+            self.version += 1
+        self.ann_ready.set()
+
+    def _maintain_ann(self) -> None:
+        ann = self.ann
+        if ann is None:
+            if self._ann_journal is None and len(self.Y) >= 1:
+                self.rebuild_ann()  # the first items arrived by UP messages
+            return
+        if ann.needs_rebuild() and self._ann_journal is None:
+            self.rebuild_ann()
+        elif ann.needs_flush():
+            left = 1
+            while left:
+                with self.lock.write():
+                    left = ann.flush(self.Y)
+
+    def _forget_removed_items(self) -> None:
+        """Under the write lock, after items were dropped: they leave the graph (a graph being built is restarted)."""
+        if not self.use_hnsw:
+            return
+        gone: list[str] = []
+        if self.ann is not None and (self.ann.size + len(self.ann.pending)) != len(self.Y):
+            gone = [i for i in itertools.chain(self.ann.labels, self.ann.pending) if i not in self.Y]
+            for item in gone:
+                self.ann.removed(item)
 
     def bulk_load_users(self, ids: list[str], matrix: np.ndarray, known: Sequence[Sequence[str]] | None,
                         canonical: bool = False) -> None:
@@ -142,7 +261,7 @@ class ALSServingModel:
             for user, row in zip(ids, known, strict=False):
                 if row:
                     old = new_known.get(user)
-                    new_known[user] = tuple(row) if old is None else _union(old, row)
+                    new_known[user] = tuple(row) if old is None else _union(tuple(row), old)
         elif known:
             canon = {i: i for i in self.Y.where}  # item IDs as the objects Y holds, so each ID is stored once
             given = list(itertools.chain.from_iterable(known))
@@ -154,7 +273,7 @@ class ALSServingModel:
                     row = flat[pos : pos + len(items)]
                     pos += len(items)
                     old = new_known.get(user)
-                    new_known[user] = tuple(dict.fromkeys(row)) if old is None else _union(old, row)
+                    new_known[user] = tuple(dict.fromkeys(row)) if old is None else _union(tuple(dict.fromkeys(row)), old)
         with self.lock.write():
             self.X = store
             self.known = new_known
@@ -245,6 +364,15 @@ class ALSServingModel:
     def __repr__(self) -> str:
         return (f"ALSServingModel[features:{self.features}, implicit:{self.implicit}, X:{len(self.X)} users, "
                 f"Y:{len(self.Y)} items, fraction loaded:{self.fraction_loaded():.3f}]")
+
+
+def _same(store: VectorStore, id_: str, vector: np.ndarray) -> bool:
+    """Whether ``store`` holds exactly this vector for ``id_`` (unlocked: for the only writer)."""
+    loc = store.locate(id_)
+    if loc is None:
+        return False
+    stored = store.blocks[loc[0]].matrix[loc[1]]
+    return bool(np.array_equal(stored, np.asarray(vector, dtype=np.float32)))
 
 
 def _minus(expected: set[str], loaded: list[str]) -> set[str]:

@@ -15,6 +15,7 @@ from serving.als.model import ALSServingModel
 from serving.als.vectors import Block
 
 SAMPLE_STRIDE = 64  # one score in this many is sampled to bound the top-N threshold from below
+MARGIN = 10  # graph candidates asked beyond howMany and the excluded items
 
 
 def _candidates(scores: np.ndarray, need: int) -> np.ndarray:
@@ -98,34 +99,79 @@ def top_n(
     target64 = np.asarray(target, dtype=np.float64)
     target32 = target64.astype(np.float32)
     with model.lock.read():
-        store = model.Y
-        parts = list(store.live_blocks(model.candidate_buckets(target64)))
-        if not parts or how_many <= 0:
-            return []
-        sizes = [block.n for _, block in parts]
-        starts = np.concatenate([[0], np.cumsum(sizes)])
-        scores = _scan(model, parts, starts, target32, cosine)
-        excluded = _excluded_rows(model, parts, starts, exclude)
-        if rescorer is not None:
-            scores[excluded] = -np.inf
-            excluded = None
-            ids = np.concatenate([block.ids[: block.n] for _, block in parts])
-            scores = rescoring.apply(rescorer, ids, scores)
-        chosen = select_top(scores, how_many, excluded)
-        part_of = np.searchsorted(starts, chosen, side="right") - 1
-        results = []
-        for index, p in zip(chosen.tolist(), part_of.tolist(), strict=True):
-            block = parts[p][1]
-            vector = block.matrix[index - starts[p]].astype(np.float64)
-            value = float(vector @ target64)
-            if cosine:
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    value = float(np.float64(value) / np.linalg.norm(vector))
-            results.append((str(block.ids[index - starts[p]]), value))
+        results = _approximate(model, target64, target32, how_many, exclude, rescorer, cosine) if model.ann else None
+        if results is None:
+            results = _scan_top(model, target64, target32, how_many, exclude, rescorer, cosine)
     if rescorer is not None:
         results = [(i, float(rescorer.rescore(i, v))) for i, v in results]
         results = [(i, v) for i, v in results if not math.isnan(v)]
     results.sort(key=lambda r: -r[1])
+    return results
+
+
+def _report(vector: np.ndarray, target64: np.ndarray, cosine: bool) -> float:
+    """The score of one result in double precision, as Oryx reports it."""
+    vector = vector.astype(np.float64)
+    value = float(vector @ target64)
+    if cosine:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = float(np.float64(value) / np.linalg.norm(vector))
+    return value
+
+
+def _approximate(model: ALSServingModel, target64: np.ndarray, target32: np.ndarray, how_many: int,
+                 exclude: Collection[str], rescorer: Any, cosine: bool) -> list[tuple[str, float]] | None:
+    """Top-N among the HNSW graph's candidates plus the pending items, ranked exactly with the current vectors; the
+    graph is asked for more candidates while fewer than ``how_many`` pass the exclusions and the rescorer. None when
+    that would approach the whole catalogue or the whole graph (the caller scans exactly). Under the read lock."""
+    ann, store = model.ann, model.Y
+    block = store.blocks[0]
+    if how_many <= 0 or not block.n:
+        return []
+    k = how_many + MARGIN + len(exclude)
+    while True:
+        ids = ann.candidates(target32, k, cosine)  # type: ignore[union-attr]
+        rows = np.fromiter((store.where[i] for i in ids), dtype=np.int64, count=len(ids))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scores = block.matrix[rows] @ target32
+            if cosine:
+                scores /= block.norms[rows]
+        if exclude:
+            scores[np.fromiter((i in exclude for i in ids), dtype=bool, count=len(ids))] = -np.inf
+        id_array = np.array(ids, dtype=object)
+        if rescorer is not None:
+            scores = rescoring.apply(rescorer, id_array, scores)
+        if np.count_nonzero(scores > -np.inf) >= how_many:  # NaN compares False
+            break
+        k *= 4
+        if k >= block.n // 2 or k >= 4 * ann.size:  # type: ignore[union-attr]
+            return None  # the graph cannot give enough: scan
+    chosen = select_top(scores, how_many)
+    return [(str(id_array[c]), _report(block.matrix[rows[c]], target64, cosine)) for c in chosen.tolist()]
+
+
+def _scan_top(model: ALSServingModel, target64: np.ndarray, target32: np.ndarray, how_many: int,
+              exclude: Collection[str], rescorer: Any, cosine: bool) -> list[tuple[str, float]]:
+    """Top-N by scanning the candidate buckets (every item when exact). Under the model's read lock."""
+    store = model.Y
+    parts = list(store.live_blocks(model.candidate_buckets(target64)))
+    if not parts or how_many <= 0:
+        return []
+    sizes = [block.n for _, block in parts]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    scores = _scan(model, parts, starts, target32, cosine)
+    excluded = _excluded_rows(model, parts, starts, exclude)
+    if rescorer is not None:
+        scores[excluded] = -np.inf
+        excluded = None
+        ids = np.concatenate([block.ids[: block.n] for _, block in parts])
+        scores = rescoring.apply(rescorer, ids, scores)
+    chosen = select_top(scores, how_many, excluded)
+    part_of = np.searchsorted(starts, chosen, side="right") - 1
+    results = []
+    for index, p in zip(chosen.tolist(), part_of.tolist(), strict=True):
+        block = parts[p][1]
+        results.append((str(block.ids[index - starts[p]]), _report(block.matrix[index - starts[p]], target64, cosine)))
     return results
 
 

@@ -15,4 +15,6 @@ ROUTER_MODULES = [
     "serving.routes.item_content",
     "serving.routes.console",
     "serving.routes.metrics",
+    "serving.routes.dashboard",  # issue 17: the live dashboard
+    "serving.routes.docs",  # issue 17: /docs from bundled Swagger UI files (app.py sets docs_url=None)
 ]

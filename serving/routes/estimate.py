@@ -22,9 +22,11 @@ def estimate(request: Request, state: State) -> Response:
     if not ids:
         raise NotFound("no user ID given")
     user, *items = ids
+    if not items:
+        raise NotFound("no item ID given")  # as Oryx, where no route matches /estimate/{user} alone
     xu = model.user_vector(user)
     if xu is None:
-        raise NotFound(user)
+        raise NotFound(f"unknown user '{user}'")
     result = []
     for vector in model.item_vectors(items):
         value = 0.0 if vector is None else dot(xu, vector)
@@ -43,6 +45,6 @@ def estimate_for_anonymous(request: Request, state: State) -> Response:
         raise NotFound("no item ID given")
     to_vector = model.item_vector(ids[0])
     if to_vector is None:
-        raise NotFound(ids[0])
+        raise NotFound(f"unknown item '{ids[0]}'")
     xu = fold_in(model, path_id_values(request, start=1), None)
     return formats.value(request, 0.0 if xu is None else dot(xu, to_vector))

@@ -20,9 +20,9 @@ def because(request: Request, state: State, howMany: HowMany = "10", offset: Off
     user, item = exact_ids(request, 2)
     item_vector = model.item_vector(item)
     if item_vector is None:
-        raise NotFound(item)
+        raise NotFound(f"unknown item '{item}'")
     if model.user_vector(user) is None:
-        raise NotFound(user)
+        raise NotFound(f"unknown user '{user}'")
     scored = [(known, cosine(vector, item_vector)) for known, vector in model.known_item_vectors(user)]
     scored.sort(key=lambda kv: -kv[1])
     return formats.id_values(request, scored[skip : skip + n])
@@ -36,7 +36,7 @@ def most_surprising(request: Request, state: State, howMany: HowMany = "10", off
     (user,) = exact_ids(request, 1)
     xu = model.user_vector(user)
     if xu is None:
-        raise NotFound(user)
+        raise NotFound(f"unknown user '{user}'")
     scored = [(known, dot(xu, vector)) for known, vector in model.known_item_vectors(user)]
     scored.sort(key=lambda kv: kv[1])
     return formats.id_values(request, scored[skip : skip + n])

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import PlainTextResponse
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from oryxpy.errors import InvalidInput
+from oryxpy.errors import InvalidInput, RequestTooLarge
 from oryxpy.records import ingest_record
 from serving.io_body import (
-    BodyTooLarge,
     Budget,
     Text,
     charset_of,
@@ -46,32 +44,42 @@ _OPENAPI: dict[str, Any] = {
         },
     },
     "responses": {"400": {"description": "a line is invalid; nothing was sent"},
-                  "403": {"description": "read-only"}, "413": {"description": "body too large"}},
+                  "403": {"description": "read-only"},
+                  "413": {"description": "body, its decompressed size or its record count too large; nothing was sent"},
+                  "503": {"description": "the input topic failed; the message says how many records went"}},
 }
 
 
 def texts_of(body: bytes, content_type: str, encoding: str, limit: int) -> list[Text]:
     """Decode a whole request body into the text pieces whose lines are to be ingested.
 
-    The limit applies at each stage: the body after Content-Encoding, then the parts' contents after gunzip/unzip.
+    One budget of ``limit`` bytes bounds what all decompression stages produce together (Content-Encoding, then
+    gzip or zip parts).
     """
     media = parse_options_header(content_type)[0].decode("latin-1").lower()
-    data = decode_content_encoding(body, encoding, Budget(limit))
+    budget = Budget(limit)
+    data = decode_content_encoding(body, encoding, budget)
     if media == "multipart/form-data":
         parts = parse_multipart(data, content_type)
         if not parts:
             raise InvalidInput("No parts")
-        budget = Budget(limit)
         return [text for number, part in enumerate(parts, start=1) for text in part_texts(part, number, budget)]
     return [Text("", decode_text(data, charset_of(content_type), "request body"))]
 
 
-def records_of(texts: list[Text], timestamp_ms: int, max_record_bytes: int) -> list[str]:
-    """Every line as input-topic text; the first bad one raises InvalidInput naming where it is."""
-    records = []
+def records_of(texts: list[Text], timestamp_ms: int, max_record_bytes: int, max_records: int) -> list[str]:
+    """Every line as input-topic text; the first bad one raises InvalidInput naming where it is, more than
+    ``max_records`` lines RequestTooLarge."""
+    if sum(text.text.count("\n") for text in texts) > max_records:  # a cheap early answer for a record bomb
+        raise RequestTooLarge(f"more than {max_records} records in one request (oryx.serving.api.max-records); "
+                              "send larger inputs with oryxpy kafka-input; nothing was sent")
+    records: list[str] = []
     for text in texts:
         where = f"{text.source} " if text.source else ""
         for number, line in enumerate(iter_lines(text.text), start=1):
+            if len(records) >= max_records:
+                raise RequestTooLarge(f"more than {max_records} records in one request (oryx.serving.api.max-records); "
+                                      "send larger inputs with oryxpy kafka-input; nothing was sent")
             try:
                 if not line.strip():
                     raise InvalidInput("blank line, expected at least user,item")
@@ -84,9 +92,10 @@ def records_of(texts: list[Text], timestamp_ms: int, max_record_bytes: int) -> l
     return records
 
 
-def parse_body(body: bytes, content_type: str, encoding: str, limit: int, max_record_bytes: int) -> list[str]:
+def parse_body(body: bytes, content_type: str, encoding: str, limit: int, max_record_bytes: int,
+               max_records: int) -> list[str]:
     """Body bytes to validated records (CPU-bound: run off the event loop)."""
-    return records_of(texts_of(body, content_type, encoding, limit), now_ms(), max_record_bytes)
+    return records_of(texts_of(body, content_type, encoding, limit), now_ms(), max_record_bytes, max_records)
 
 
 @router.post("/ingest", status_code=204, response_class=Response, openapi_extra=_OPENAPI)
@@ -98,11 +107,9 @@ async def ingest(request: Request, state: State) -> Response:
     if media not in LINE_TYPES and media != "multipart/form-data":
         raise HTTPException(415, f"unsupported Content-Type {media!r}: use text/plain, text/csv, application/json or multipart/form-data")
     limit = int(state.config["oryx.serving.api.max-body-bytes"])
-    try:
-        body = await read_raw(request, limit)
-        records = await run_in_threadpool(parse_body, body, content_type, request.headers.get("content-encoding", ""), limit,
-                                          int(state.config["oryx.update-topic.message.max-size"]))
-    except BodyTooLarge as exc:
-        return PlainTextResponse(str(exc), status_code=413)
+    body = await read_raw(request, limit)
+    records = await run_in_threadpool(parse_body, body, content_type, request.headers.get("content-encoding", ""), limit,
+                                      int(state.config["oryx.update-topic.message.max-size"]),
+                                      int(state.config["oryx.serving.api.max-records"]))
     await send_records(producer, records)
     return Response(status_code=204)

@@ -6,16 +6,19 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from oryxpy.content import content_record, validate_content
-from oryxpy.errors import InvalidInput
-from serving.io_body import BodyTooLarge, Budget, charset_of, decode_content_encoding, decode_text, read_raw
+from oryxpy.errors import InvalidInput, RequestTooLarge
+from oryxpy.validation import check_id
+from serving.io_body import Budget, charset_of, decode_content_encoding, decode_text, read_raw
 from serving.io_write import raw_segments, send_records, writable_producer
 from serving.params import State
 from serving.state import ServingState
 
 router = APIRouter()
+
+MAX_CONTAINERS = 10_000  # JSON objects and arrays in one item's content; far more than MAX_ATTRIBUTES lists need
 
 _OPENAPI: dict[str, Any] = {
     "requestBody": {
@@ -30,24 +33,35 @@ _OPENAPI: dict[str, Any] = {
 }
 
 
-async def _post(request: Request, state: ServingState, tail: str) -> Response:
-    [item] = raw_segments(request, tail, 1)
-    if item == "":
-        raise InvalidInput("empty item ID")
-    producer = writable_producer(state)
-    limit = int(state.config["oryx.serving.api.max-body-bytes"])
-    try:
-        body = await read_raw(request, limit)
-        data = decode_content_encoding(body, request.headers.get("content-encoding", ""), Budget(limit))
-    except BodyTooLarge as exc:
-        return PlainTextResponse(str(exc), status_code=413)
-    text = decode_text(data, charset_of(request.headers.get("content-type", "")), "request body")
+def parse_content(item: str, body: bytes, encoding: str, content_type: str, limit: int) -> str:
+    """Body bytes to the item-content record (CPU-bound: run off the event loop). Objects and arrays are counted
+    before parsing, so that neither depth nor a flood of empty containers can cost more than a few MB."""
+    data = decode_content_encoding(body, encoding, Budget(limit))
+    containers = data.count(b"{") + data.count(b"[")  # over-counts brackets inside strings, which is harmless here
+    if containers > MAX_CONTAINERS:
+        raise RequestTooLarge(f"content of item {item!r} holds more than {MAX_CONTAINERS} JSON objects and arrays")
+    text = decode_text(data, charset_of(content_type), "request body")
     try:
         attributes = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"content of item {item!r} is not valid JSON ({exc.msg} at line {exc.lineno} "
                            f"column {exc.colno})") from None
-    await send_records(producer, [content_record(validate_content(item, attributes))])
+    except RecursionError:
+        raise InvalidInput(f"content of item {item!r} is nested too deeply") from None
+    return content_record(validate_content(item, attributes))
+
+
+async def _post(request: Request, state: ServingState, tail: str) -> Response:
+    [item] = raw_segments(request, tail, 1)
+    if item == "":
+        raise InvalidInput("empty item ID")
+    check_id(item, "item ID")
+    producer = writable_producer(state)
+    limit = int(state.config["oryx.serving.api.max-body-bytes"])
+    body = await read_raw(request, limit)
+    record = await run_in_threadpool(parse_content, item, body, request.headers.get("content-encoding", ""),
+                                     request.headers.get("content-type", ""), limit)
+    await send_records(producer, [record])
     return Response(status_code=204)
 
 

@@ -11,14 +11,23 @@ from fastapi import APIRouter, Request, Response
 
 from serving import formats
 from serving.als.queries import top_n
+from serving.java_order import bucket_key
 from serving.params import HowMany, Offset, RescorerParams, State, paging, ready_model, rescorer_for
+from serving.selection import EVERYTHING, Select
 
 router = APIRouter(tags=["popular"])
 
 
 def _top_counts(counts: Counter[str], rescorer: Any, n: int, skip: int) -> list[tuple[str, int]]:
-    pairs = counts.items() if rescorer is None else ((i, c) for i, c in counts.items() if not rescorer.is_filtered(i))
-    return heapq.nlargest(n + skip, pairs, key=lambda kv: kv[1])[skip:]
+    """The n largest counts after skipping ``skip``; equal counts in Oryx's order (its HashMap's, see java_order)."""
+    pairs = list(counts.items()) if rescorer is None else [(i, c) for i, c in counts.items() if not rescorer.is_filtered(i)]
+    if n + skip <= 0 or not pairs:
+        return []
+    cutoff = heapq.nlargest(n + skip, pairs, key=lambda kv: kv[1])[-1][1]
+    order = bucket_key(len(counts))  # Oryx's map holds every count; its rescorer filters while sorting
+    candidates = [kv for kv in pairs if kv[1] >= cutoff]  # the top plus every count tied with the last one
+    candidates.sort(key=lambda kv: (-kv[1], order(kv[0])))
+    return candidates[skip:skip + n]
 
 
 @router.get("/popularRepresentativeItems")
@@ -46,9 +55,9 @@ def most_active_users(request: Request, state: State, howMany: HowMany = "10", o
 
 @router.get("/mostPopularItems")
 def most_popular_items(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0",
-                       rescorerParams: RescorerParams = None) -> Response:
+                       rescorerParams: RescorerParams = None, selection: Select = EVERYTHING) -> Response:
     """Items known by the most users, most first."""
-    n, skip = paging(howMany, offset)
+    n, skip = paging(howMany, offset, allow_zero=True)  # Oryx answers 200 and an empty list to howMany=0
     model = ready_model(state)
-    rescorer = rescorer_for(state, "most_popular_items", rescorerParams or [])
+    rescorer = selection.rescorer(rescorer_for(state, "most_popular_items", rescorerParams or []))
     return formats.id_counts(request, _top_counts(model.item_counts(), rescorer, n, skip))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, HTTPException, Request, Response
+from python_multipart.multipart import parse_options_header
 
 from oryxpy.errors import InvalidInput
 from oryxpy.records import format_record, normalize_strength
+from oryxpy.validation import check_id
 from serving.io_body import (
-    BodyTooLarge,
     Budget,
     charset_of,
     decode_content_encoding,
@@ -24,13 +24,19 @@ from serving.state import ServingState
 
 router = APIRouter()
 
+#: Content types of a /pref body. Oryx answers 415 to all but text/plain; we also take what ``curl -d`` sends
+#: (form-encoded) and CSV/JSON, whose first line is read the same way. Anything else (multipart, gzip files, ...) is 415.
+BODY_TYPES = frozenset({"", "text/plain", "text/csv", "application/json", "application/x-www-form-urlencoded"})
+MAX_PREF_BODY = 1 << 20  # a strength needs a few bytes; this is the most /pref reads whatever max-body-bytes is
+
 _OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": False,
         "description": "first line = strength (a finite number); empty means 1",
         "content": {mt: {"schema": {"type": "string", "example": "2.5"}} for mt in ("text/plain", "text/csv", "application/json")},
     },
-    "responses": {"400": {"description": "bad strength or ID"}, "403": {"description": "read-only"}},
+    "responses": {"400": {"description": "bad strength or ID"}, "403": {"description": "read-only"},
+                  "415": {"description": "a body that is not text/plain, text/csv, application/json or form-encoded"}},
 }
 
 
@@ -39,11 +45,14 @@ def pref_ids(request: Request, tail: str) -> tuple[str, str]:
     user, item = raw_segments(request, tail, 2)
     if user == "" or item == "":
         raise InvalidInput(f"empty {'user' if user == '' else 'item'} ID")
-    return user, item
+    return check_id(user, "user ID"), check_id(item, "item ID")
 
 
 async def _strength(request: Request, limit: int) -> str:
     """The normalized strength on the body's first line; "1.0" when there is none."""
+    media = parse_options_header(request.headers.get("content-type", ""))[0].decode("latin-1").lower()
+    if media not in BODY_TYPES:
+        raise HTTPException(415, f"unsupported Content-Type {media!r} for /pref: send the strength as text/plain")
     body = await read_raw(request, limit)
     data = decode_content_encoding(body, request.headers.get("content-encoding", ""), Budget(limit))
     text = decode_text(data, charset_of(request.headers.get("content-type", "")), "request body")
@@ -55,10 +64,7 @@ async def _post(request: Request, state: ServingState, tail: str) -> Response:
     """Send ``user,item,strength,now`` once the topic acknowledged it."""
     user, item = pref_ids(request, tail)
     producer = writable_producer(state)
-    try:
-        strength = await _strength(request, int(state.config["oryx.serving.api.max-body-bytes"]))
-    except BodyTooLarge as exc:
-        return PlainTextResponse(str(exc), status_code=413)
+    strength = await _strength(request, min(MAX_PREF_BODY, int(state.config["oryx.serving.api.max-body-bytes"])))
     await send_records(producer, [format_record(user, item, strength, now_ms())])
     return Response(status_code=204)
 

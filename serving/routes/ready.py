@@ -1,9 +1,10 @@
-"""Readiness endpoint: /ready answers 200 once the model is loaded to min-model-load-fraction, 503 before."""
+"""Readiness endpoint: /ready answers 200 once the update topic is replayed and the model is loaded, 503 before."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from oryxpy.errors import ModelNotReady
 from serving.params import State, ready_model
 
 router = APIRouter(tags=["ready"])
@@ -11,7 +12,10 @@ router = APIRouter(tags=["ready"])
 
 @router.get("/ready")
 def ready(state: State) -> Response:
-    """200 with an empty body when the model is ready, 503 otherwise."""
+    """200 with an empty body when the model is ready, 503 saying why otherwise."""
+    reason = state.not_ready_reason()
+    if reason is not None:
+        raise ModelNotReady(reason)
     ready_model(state)
     return Response(status_code=200)
 

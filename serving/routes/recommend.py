@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from oryxpy.errors import InvalidInput, NotFound
 from serving import formats
 from serving.als.model import ALSServingModel
-from serving.als.queries import fold_in, top_n
+from serving.als.queries import fold_in
 from serving.params import (
     ConsiderKnown,
     HowMany,
@@ -23,6 +23,7 @@ from serving.params import (
     ready_model,
     rescorer_for,
 )
+from serving.selection import EVERYTHING, Select, Selection
 from serving.state import ServingState
 
 router = APIRouter(tags=["recommend"])
@@ -33,16 +34,16 @@ def _user_vectors(model: ALSServingModel, users: list[str]) -> list[np.ndarray]:
     for user in users:
         vector = model.user_vector(user)
         if vector is None:
-            raise NotFound(user)
+            raise NotFound(f"unknown user '{user}'")
         vectors.append(vector)
     return vectors
 
 
 def _recommend(request: Request, state: ServingState, model: ALSServingModel, target: np.ndarray, users: list[str],
-               exclude: set[str], how_many: str, offset: str, args: list[str]) -> Response:
+               exclude: set[str], how_many: str, offset: str, args: list[str], selection: Selection = EVERYTHING) -> Response:
     n, skip = paging(how_many, offset)  # validated again: cheap, and keeps this helper safe alone
     rescorer = rescorer_for(state, "recommend", users, args or [])
-    return formats.id_values(request, top_n(model, target, n + skip, exclude, rescorer)[skip:])
+    return formats.id_values(request, selection.top_n(model, target, n + skip, exclude, rescorer)[skip:])
 
 
 def _known_of(model: ALSServingModel, users: list[str], consider_known: str) -> set[str]:
@@ -53,19 +54,19 @@ def _known_of(model: ALSServingModel, users: list[str], consider_known: str) -> 
 
 @router.get("/recommend/{userID:path}")
 def recommend(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0", considerKnownItems: ConsiderKnown = "false",
-              rescorerParams: RescorerParams = None) -> Response:
+              rescorerParams: RescorerParams = None, selection: Select = EVERYTHING) -> Response:
     """Top items for a user by dot product with the user's vector, excluding the user's known items."""
     paging(howMany, offset)
     model = ready_model(state)
     users = exact_ids(request, 1)
     (xu,) = _user_vectors(model, users)
     exclude = _known_of(model, users, considerKnownItems)
-    return _recommend(request, state, model, xu, users, exclude, howMany, offset, rescorerParams)
+    return _recommend(request, state, model, xu, users, exclude, howMany, offset, rescorerParams, selection)
 
 
 @router.get("/recommendToMany/{userIDs:path}")
 def recommend_to_many(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0", considerKnownItems: ConsiderKnown = "false",
-                      rescorerParams: RescorerParams = None) -> Response:
+                      rescorerParams: RescorerParams = None, selection: Select = EVERYTHING) -> Response:
     """Top items for several users by dot product with the mean of their vectors, excluding their known items."""
     paging(howMany, offset)
     model = ready_model(state)
@@ -74,29 +75,30 @@ def recommend_to_many(request: Request, state: State, howMany: HowMany = "10", o
         raise NotFound("no user ID given")
     target = np.mean(np.asarray(_user_vectors(model, users), dtype=np.float64), axis=0)
     exclude = _known_of(model, users, considerKnownItems)
-    return _recommend(request, state, model, target, users, exclude, howMany, offset, rescorerParams)
+    return _recommend(request, state, model, target, users, exclude, howMany, offset, rescorerParams, selection)
 
 
 @router.get("/recommendToAnonymous/{items:path}")
 def recommend_to_anonymous(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0",
-                           rescorerParams: RescorerParams = None) -> Response:
+                           rescorerParams: RescorerParams = None, selection: Select = EVERYTHING) -> Response:
     """Top items for an anonymous user described by items (item or item=strength segments), folded in as the speed layer does."""
     n, skip = paging(howMany, offset)
     model = ready_model(state)
     pairs = path_id_values(request)
     if not pairs:
-        raise InvalidInput("no items given")
+        raise NotFound("no item ID given")  # as Oryx, where no route matches
     xu = fold_in(model, pairs, None)
     if xu is None:
         raise InvalidInput(f"none of the items is known: {', '.join(i for i, _ in pairs)}")
     items = [i for i, _ in pairs]
     rescorer = rescorer_for(state, "recommend_to_anonymous", items, rescorerParams or [])
-    return formats.id_values(request, top_n(model, xu, n + skip, set(items), rescorer)[skip:])
+    return formats.id_values(request, selection.top_n(model, xu, n + skip, set(items), rescorer)[skip:])
 
 
 @router.get("/recommendWithContext/{userAndItems:path}")
 def recommend_with_context(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0",
-                           considerKnownItems: ConsiderKnown = "false", rescorerParams: RescorerParams = None) -> Response:
+                           considerKnownItems: ConsiderKnown = "false", rescorerParams: RescorerParams = None,
+                           selection: Select = EVERYTHING) -> Response:
     """Top items for a user whose vector is first updated with context items (item or item=strength segments)."""
     paging(howMany, offset)
     model = ready_model(state)
@@ -108,4 +110,4 @@ def recommend_with_context(request: Request, state: State, howMany: HowMany = "1
     context = path_id_values(request, start=1)
     xu = fold_in(model, context, xu) if context else xu
     exclude = _known_of(model, [user], considerKnownItems) | {i for i, _ in context}
-    return _recommend(request, state, model, xu, [user], exclude, howMany, offset, rescorerParams)
+    return _recommend(request, state, model, xu, [user], exclude, howMany, offset, rescorerParams, selection)

@@ -8,14 +8,16 @@ from fastapi import APIRouter, Request, Response
 
 from oryxpy.errors import NotFound
 from serving import formats
-from serving.als.queries import cosine, top_n, unit_sum
+from serving.als.queries import cosine, unit_sum
 from serving.params import HowMany, Offset, RescorerParams, State, paging, path_ids, ready_model, rescorer_for
+from serving.selection import EVERYTHING, Select
 
 router = APIRouter(tags=["similarity"])
 
 
 @router.get("/similarity/{itemIDs:path}")
-def similarity(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0", rescorerParams: RescorerParams = None) -> Response:
+def similarity(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0", rescorerParams: RescorerParams = None,
+               selection: Select = EVERYTHING) -> Response:
     """Items most similar (cosine) to the direction of the given items' summed vectors, excluding those items."""
     n, skip = paging(howMany, offset)
     model = ready_model(state)
@@ -25,15 +27,16 @@ def similarity(request: Request, state: State, howMany: HowMany = "10", offset: 
     vectors = model.item_vectors(items)
     for item, vector in zip(items, vectors, strict=True):
         if vector is None:
-            raise NotFound(item)
+            raise NotFound(f"unknown item '{item}'")
     rescorer = rescorer_for(state, "most_similar_items", rescorerParams or [])
     target = unit_sum(vectors)  # type: ignore[arg-type]
-    return formats.id_values(request, top_n(model, target, n + skip, set(items), rescorer, cosine=True)[skip:])
+    return formats.id_values(request, selection.top_n(model, target, n + skip, set(items), rescorer, cosine=True)[skip:])
 
 
 @router.get("/similarityToItem/{toItemAndItems:path}")
-def similarity_to_item(request: Request, state: State) -> Response:
-    """Cosine similarity of each given item to the first one, in order (0.0 for unknown items)."""
+def similarity_to_item(request: Request, state: State, selection: Select = EVERYTHING) -> Response:
+    """Cosine similarity of each given item to the first one, in order (0.0 for unknown items, and for items the
+    exclude or include list rules out)."""
     model = ready_model(state)
     ids = path_ids(request)
     if not ids:
@@ -41,10 +44,10 @@ def similarity_to_item(request: Request, state: State) -> Response:
     to_item, *items = ids
     vectors = model.item_vectors(ids)
     if vectors[0] is None:
-        raise NotFound(to_item)
+        raise NotFound(f"unknown item '{to_item}'")
     result = []
-    for vector in vectors[1:]:
-        value = 0.0 if vector is None else cosine(vector, vectors[0])
+    for item, vector in zip(items, vectors[1:], strict=True):
+        value = 0.0 if vector is None or not selection.allows(item) else cosine(vector, vectors[0])
         if not math.isfinite(value):
             raise ArithmeticError("Bad similarity")
         result.append(value)

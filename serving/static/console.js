@@ -2,19 +2,19 @@
 "use strict";
 
 // field kinds: id = one path segment; ids = one segment per line; idvals = same, lines may be "item=value"
-const Q = { howMany: "number", offset: "number", considerKnownItems: "checkbox", rescorerParams: "lines" };
+const Q = { howMany: "number", offset: "number", considerKnownItems: "checkbox", rescorerParams: "lines", exclude: "lines", include: "lines" };
 const ENDPOINTS = [
-  { path: "recommend", segs: [["userID", "id"]], query: ["howMany", "offset", "considerKnownItems", "rescorerParams"] },
-  { path: "recommendToMany", segs: [["userIDs", "ids"]], query: ["howMany", "offset", "considerKnownItems", "rescorerParams"] },
-  { path: "recommendToAnonymous", segs: [["itemIDs", "idvals"]], query: ["howMany", "offset", "rescorerParams"] },
-  { path: "recommendWithContext", segs: [["userID", "id"], ["itemIDs", "idvals"]], query: ["howMany", "offset", "considerKnownItems", "rescorerParams"], trailingSlash: true },
-  { path: "similarity", segs: [["itemIDs", "ids"]], query: ["howMany", "offset", "rescorerParams"] },
-  { path: "similarityToItem", segs: [["toItemID", "id"], ["itemIDs", "ids"]], query: [] },
+  { path: "recommend", segs: [["userID", "id"]], query: ["howMany", "offset", "considerKnownItems", "rescorerParams", "exclude", "include"] },
+  { path: "recommendToMany", segs: [["userIDs", "ids"]], query: ["howMany", "offset", "considerKnownItems", "rescorerParams", "exclude", "include"] },
+  { path: "recommendToAnonymous", segs: [["itemIDs", "idvals"]], query: ["howMany", "offset", "rescorerParams", "exclude", "include"] },
+  { path: "recommendWithContext", segs: [["userID", "id"], ["itemIDs", "idvals"]], query: ["howMany", "offset", "considerKnownItems", "rescorerParams", "exclude", "include"], trailingSlash: true },
+  { path: "similarity", segs: [["itemIDs", "ids"]], query: ["howMany", "offset", "rescorerParams", "exclude", "include"] },
+  { path: "similarityToItem", segs: [["toItemID", "id"], ["itemIDs", "ids"]], query: ["exclude", "include"] },
   { path: "estimate", segs: [["userID", "id"], ["itemIDs", "ids"]], query: [] },
   { path: "estimateForAnonymous", segs: [["toItemID", "id"], ["itemIDs", "idvals"]], query: [] },
   { path: "because", segs: [["userID", "id"], ["itemID", "id"]], query: ["howMany", "offset"] },
   { path: "mostSurprising", segs: [["userID", "id"]], query: ["howMany", "offset"] },
-  { path: "mostPopularItems", segs: [], query: ["howMany", "offset", "rescorerParams"] },
+  { path: "mostPopularItems", segs: [], query: ["howMany", "offset", "rescorerParams", "exclude", "include"] },
   { path: "mostActiveUsers", segs: [], query: ["howMany", "offset", "rescorerParams"] },
   { path: "popularRepresentativeItems", segs: [], query: [] },
   { path: "item/allIDs", segs: [], query: [] },
@@ -64,7 +64,7 @@ function buildForm(spec, index) {
   const what = spec.file ? " (file upload)" : spec.body === "lines" ? " (text)" : "";
   form.append(el("h2", {}, `${method} /${spec.path}${spec.segs.map(s => `/{${s[0]}}`).join("")}${what}`));
   spec.segs.forEach(([name, kind]) => field(form, name, kind === "id" ? name : `${name} (one per line${kind === "idvals" ? ", item=value allowed" : ""})`, kind));
-  spec.query.forEach(q => field(form, q, q === "rescorerParams" ? "rescorerParams (one per line)" : q, Q[q]));
+  spec.query.forEach(q => field(form, q, Q[q] === "lines" ? `${q} (one per line)` : q, Q[q]));
   if (spec.body === "strength") field(form, "strength", "strength (empty = 1)", "number");
   if (spec.body === "lines") field(form, "lines", "lines: user,item[,strength[,timestamp]]", "lines");
   if (spec.file) field(form, spec.file, "file (plain, .gz or .zip)", "file");

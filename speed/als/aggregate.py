@@ -11,6 +11,7 @@ import numpy as np
 from oryxpy.content import is_content_record
 from oryxpy.errors import InvalidInput
 from oryxpy.records import Interaction, parse_interaction
+from oryxpy.validation import BAD_RECORDS
 
 #: Called with the index of a record that could not be parsed and the reason.
 RejectFn = Callable[[int, InvalidInput], None]
@@ -26,7 +27,7 @@ class Aggregated:
 
 
 def parse_batch(values: Sequence[str], reject: RejectFn) -> list[Interaction]:
-    """Parse every record; a bad one goes to ``reject`` and is left out."""
+    """Parse every record; a bad one (oryxpy.validation) is counted, goes to ``reject`` and is left out."""
     parsed = []
     for index, value in enumerate(values):
         if is_content_record(value):  # item content (oryxpy.content): not an interaction, not bad
@@ -34,6 +35,7 @@ def parse_batch(values: Sequence[str], reject: RejectFn) -> list[Interaction]:
         try:
             parsed.append(parse_interaction(value))
         except InvalidInput as exc:
+            BAD_RECORDS.note("speed", exc, f"record {index} of the batch ({value[:80]!r})")
             reject(index, exc)
     return parsed
 

@@ -17,12 +17,14 @@ def split(config: Config, new: list[str], past: list[str]):
     return sorted(data.train.items.tolist()), test
 
 
-def test_latest_fraction_of_the_new_time_span_is_the_test_set(embedded_config: Config):
+def test_latest_fraction_of_the_new_records_by_time_quantile_is_the_test_set(embedded_config: Config):
     config = embedded_config.with_overrides({"oryx.ml.eval.test-fraction": 0.25})
-    new = [f"u,n{t},1,{T0 + t}" for t in range(0, 101, 10)]  # boundary = 100 - 0.25 * 100 = 75
-    train, test = split(config, new, [f"u,p,1,{T0 + 500}"])
-    assert test == ["n100", "n80", "n90"]
-    assert train == sorted(["p"] + [f"n{t}" for t in range(0, 71, 10)])  # past data is never test
+    new = [f"u{t % 3},n{t % 5},1,{T0 + t}" for t in range(100)]  # boundary = the 0.75 quantile = T0 + 75
+    data = ALSUpdate(config).prepare(T0 + 10**9, new, [f"u0,p,1,{T0 + 500}"])
+    assert data.test is not None
+    assert sorted(data.test.timestamp.tolist()) == [T0 + t for t in range(75, 100)]
+    assert sorted(data.train.timestamp.tolist()) == sorted([T0 + 500] + [T0 + t for t in range(75)])  # past is never test
+    assert data.note.startswith("time split")
 
 
 def test_fraction_zero_trains_on_everything_and_one_tests_on_all_new(embedded_config: Config):

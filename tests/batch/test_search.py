@@ -98,3 +98,21 @@ def test_search_picks_the_planted_rank(embedded_config: Config, tmp_path: Path):
     assert report["hyperparams"]["features"] == 3
     assert len(report["candidates"]) == 7 and report["metrics"]["rmse"] < 0.5
     assert not LocalStorage().list((tmp_path / "model" / ".temporary").as_uri())
+
+
+def test_log_scale_ranges_spread_geometrically(embedded_config: Config):
+    config = embedded_config.with_overrides({"oryx.als.hyperparams.lambda": [0.01, 1.0]})
+    lam = from_config(config, "oryx.als.hyperparams.lambda", integer=False, log_scale=True)
+    assert lam.trial_values(3) == pytest.approx([0.01, 0.1, 1.0])
+    assert lam.centre() == pytest.approx(0.1)
+    draws = [lam.sample(np.random.default_rng(s)) for s in range(400)]
+    assert all(0.01 <= d <= 1.0 for d in draws) and 0.3 < np.mean(np.array(draws) < 0.1) < 0.7  # half below 0.1
+    linear = from_config(config, "oryx.als.hyperparams.lambda", integer=False)
+    assert linear.trial_values(3) == pytest.approx([0.01, 0.505, 1.0])
+
+
+def test_default_search_is_a_three_by_three_log_grid(embedded_config: Config):
+    update = ALSUpdate(embedded_config)
+    combos = choose_combos(update.hyperparams(), "grid", 9, np.random.default_rng(0))
+    assert sorted({round(c[1], 4) for c in combos}) == [0.05, 0.1581, 0.5]
+    assert sorted({c[2] for c in combos}) == [0.5, 2.0, 8.0] and len(set(combos)) == 9

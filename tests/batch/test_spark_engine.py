@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from oryxpy.pmml import read_extensions, split_ids  # noqa: E402
 from oryxpy.storage import join_uri, storage_for  # noqa: E402
 from tests.batch.helpers import T0, check_model_dir, check_published, model_dirs, read_updates, send_input  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # minutes of Spark on a shared 2-core machine
 
 #: Small Spark settings for a 2-core machine.
 SPARK = {
@@ -34,8 +35,8 @@ SPARK = {
     "oryx.batch.spark.als-blocks": 2,
     "oryx.batch.spark.config": "spark.ui.enabled=false,spark.sql.shuffle.partitions=4",
 }
-FAST = {"oryx.als.hyperparams.features": 6, "oryx.als.iterations": 5, "oryx.als.seed": 3}
-ONCE = {"oryx.batch.streaming.trigger": "available-now", "oryx.batch.streaming.starting-offsets": "earliest"}
+FAST = {"oryx.als.hyperparams.features": 6, "oryx.als.iterations": 5, "oryx.als.seed": 3, "oryx.ml.eval.candidates": 1}
+ONCE = {"oryx.batch.streaming.trigger": "available-now"}  # starting offsets: earliest by default
 
 
 @pytest.fixture(scope="module")
@@ -88,16 +89,32 @@ def model_summary(config: Config) -> tuple[dict, dict[str, str], dict[str, list[
     return report["metrics"], extensions, dict(zip(user_ids, known, strict=True)), item_ids, report
 
 
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def assert_parity(local: Config, spark_config: Config) -> dict[str, float]:
     """Equal quality (AUC, nDCG@10 within 0.02), PMML extensions, ID sets and known items."""
-    local_metrics, local_ext, local_known, local_items, _ = model_summary(local)
-    spark_metrics, spark_ext, spark_known, spark_items, _ = model_summary(spark_config)
+    local_metrics, local_ext, local_known, local_items, local_report = model_summary(local)
+    spark_metrics, spark_ext, spark_known, spark_items, spark_report = model_summary(spark_config)
     assert abs(local_metrics["auc"] - spark_metrics["auc"]) <= 0.02, (local_metrics, spark_metrics)
     assert abs(local_metrics["ndcg@10"] - spark_metrics["ndcg@10"]) <= 0.02, (local_metrics, spark_metrics)
-    assert local_metrics["test_pairs"] == spark_metrics["test_pairs"]
+    local_split, spark_split = local_report["split"], spark_report["split"]
+    assert local_split.split()[0] == spark_split.split()[0], (local_split, spark_split)  # the same rule chose
+    if local_split.startswith("time"):  # the same records
+        assert local_metrics["test_pairs"] == spark_metrics["test_pairs"]
+    else:  # the same rule with other random draws (numpy vs xxhash64): about the same number of test pairs
+        assert abs(local_metrics["test_pairs"] - spark_metrics["test_pairs"]) <= 0.1 * local_metrics["test_pairs"]
     assert list(local_ext) == list(spark_ext)
     ids = ("XIDs", "YIDs")
-    assert {k: v for k, v in local_ext.items() if k not in ids} == {k: v for k, v in spark_ext.items() if k not in ids}
+    for key in (k for k in local_ext if k not in ids):  # numbers from sums (alpha / mean strength): to rounding
+        if _number(local_ext[key]) is not None and _number(spark_ext[key]) is not None:
+            assert math.isclose(_number(local_ext[key]), _number(spark_ext[key]), rel_tol=1e-9), key  # type: ignore[arg-type]
+        else:
+            assert local_ext[key] == spark_ext[key], key
     for name in ids:
         assert sorted(split_ids(local_ext[name])) == sorted(split_ids(spark_ext[name]))
     assert sorted(local_items) == sorted(spark_items)
@@ -120,7 +137,7 @@ def run_both(spark: object, tmp_path: Path, lines: list[str], **overrides: objec
 
 
 def test_parity_with_local_engine_on_planted_data(spark: object, tmp_path: Path) -> None:
-    local, on_spark = run_both(spark, tmp_path, planted(), **FAST)
+    local, on_spark = run_both(spark, tmp_path, planted(users=400), **FAST)
     result = assert_parity(local, on_spark)
     assert result["local_auc"] > 0.8 and result["spark_auc"] > 0.8  # the planted groups are learnt
 
@@ -131,7 +148,8 @@ def test_parity_with_local_engine_on_ml100k(spark: object, tmp_path: Path, share
     for line in shared_data("ml-100k/u.data").read_text().splitlines():
         user, item, rating, seconds = line.split("\t")
         lines.append(f"{user},{item},{rating},{int(seconds) * 1000}")
-    assert_parity(*run_both(spark, tmp_path, lines, **{"oryx.als.hyperparams.features": 10, "oryx.als.seed": 7}))
+    assert_parity(*run_both(spark, tmp_path, lines, **{"oryx.als.hyperparams.features": 10, "oryx.als.seed": 7,
+                                                       "oryx.ml.eval.candidates": 1}))
 
 
 @pytest.mark.integration

@@ -89,8 +89,36 @@ def test_batch_layer_runs_a_generation_through_spark_submit(kafka_config: Config
         "oryx.batch.engine": "spark", "oryx.batch.streaming.trigger": "available-now",
         "oryx.batch.streaming.starting-offsets": "earliest", "oryx.batch.spark.als-blocks": 2,
         "oryx.batch.spark.config": "spark.ui.enabled=false,spark.sql.shuffle.partitions=4",
-        "oryx.als.hyperparams.features": 4, "oryx.als.iterations": 3, "oryx.als.seed": 1})
+        "oryx.als.hyperparams.features": 4, "oryx.als.iterations": 3, "oryx.als.seed": 1, "oryx.ml.eval.candidates": 1})
     send_input(config, interactions(30, 20, 300))
     run(config)  # spark-submit batch/spark/job.py; available-now makes it exit after the generation
     check_model_dir(config, model_dirs(config)[0])
     check_published(config, read_updates(config))
+
+
+def test_print_spark_submit_prepares_a_folder_for_the_users_own_spark_submit(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import shlex
+
+    from oryxpy.cli import main
+
+    folder = tmp_path / "submit"
+    status = main(["batch", "--print-spark-submit", str(folder), "--set", f"oryx.embedded.state-dir={tmp_path}",
+                   "--set", "oryx.batch.streaming.master=spark://127.0.0.1:7077",
+                   "--set", "oryx.input-topic.broker=127.0.0.1:9092", "--set", "oryx.update-topic.broker=127.0.0.1:9092"])
+    assert status == 0
+    command = shlex.split(capsys.readouterr().out.strip())
+    assert command[0].endswith("spark-submit") and command[command.index("--master") + 1] == "spark://127.0.0.1:7077"
+    assert command[-3:] == [str(folder / "job.py"), "--config-json", str(folder / CONFIG_FILE)]
+    assert (folder / "job.py").read_text() == JOB.read_text()
+    assert load_config_json(str(folder / CONFIG_FILE))["oryx.input-topic.broker"] == "127.0.0.1:9092"
+    names = zipfile.ZipFile(command[command.index("--py-files") + 1]).namelist()
+    assert "batch/spark/update.py" in names and "oryxpy/cli.py" in names
+
+
+def test_print_spark_submit_with_a_bad_setting_fails_naming_it(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from oryxpy.cli import main
+
+    status = main(["batch", "--print-spark-submit", str(tmp_path / "submit"), "--set", f"oryx.embedded.state-dir={tmp_path}",
+                   "--set", "oryx.batch.spark.config=shuffle=4"])
+    assert status == 2 and "oryx.batch.spark.config" in capsys.readouterr().err
+    assert not (tmp_path / "submit" / CONFIG_FILE).exists()

@@ -139,3 +139,76 @@ def test_nothing_acknowledged_is_lost_when_the_producer_is_killed(config):
     with open_consumer(config, "input", None, "earliest") as consumer:
         received = {int(r.value.split(",")[1]) for r in drain(consumer, len(acknowledged))}
     assert set(acknowledged) <= received
+
+
+def test_update_replay_starts_at_the_latest_full_model(config):
+    """Issue 11: each MODEL / MODEL-REF lets a new update consumer skip everything before it (cut log or seek)."""
+    with open_producer(config, "update") as producer:
+        producer.send_all([("MODEL", "<m1/>")] + [("UP", f"old{i}") for i in range(50)])
+        producer.send_all([("MODEL-REF", "file:/m2/model.pmml"), ("UP", "new0")])
+        producer.send("UP", "new1")
+    with open_consumer(config, "update", None, "earliest", from_latest_model=True) as consumer:
+        consumer.wait_ready()
+        start, ends = consumer.positions(), consumer.end_offsets()
+        records = drain(consumer, 3)
+        assert consumer.reached(ends)
+    assert [(r.key, r.value) for r in records] == [("MODEL-REF", "file:/m2/model.pmml"), ("UP", "new0"), ("UP", "new1")]
+    assert start == {0: records[0].offset} and ends == {0: records[0].offset + 3}
+
+
+def test_consumer_reports_positions_and_end_offsets(config):
+    with open_producer(config, "input") as producer:
+        producer.send_all([(f"k{i}", str(i)) for i in range(40)])
+    with open_consumer(config, "input", None, "earliest") as consumer:
+        consumer.wait_ready()
+        ends = consumer.end_offsets()
+        assert sum(ends.values()) == 40 and not consumer.reached(ends)
+        drain(consumer, 40)
+        assert consumer.reached(ends) and consumer.positions() == ends
+
+
+def test_embedded_update_log_is_cut_and_input_retention_keeps_unstored_input(embedded_config):
+    """The embedded log is bounded: old models' messages go; input goes only once old and stored (committed)."""
+    import sqlite3
+
+    from oryxpy.topics import apply_input_retention
+
+    config = embedded_config.with_overrides({"oryx.id": "t", "oryx.embedded.input-retention-ms": 0})
+    topics = config.state_dir / "topics"
+    for n in range(3):
+        with open_producer(config, "update") as producer:
+            producer.send_all([("MODEL", f"<m{n}/>")] + [("UP", f"v{n}-{i}") for i in range(100)])
+    with sqlite3.connect(topics / "OryxUpdate.sqlite") as db:
+        assert db.execute("SELECT COUNT(*), MIN(offset) FROM records").fetchone() == (101, 202)
+        assert db.execute("SELECT key, value FROM records ORDER BY offset LIMIT 1").fetchone() == ("MODEL", "<m2/>")
+    with open_producer(config, "input") as producer:
+        producer.send_all([(None, f"u{i},i,1") for i in range(40)])
+    assert apply_input_retention(config) == 0  # the batch layer has stored nothing yet
+    with open_consumer(config, "input", config.group_id("BatchLayer"), "earliest") as consumer:
+        drain(consumer, 20)
+        consumer.commit()
+        committed = consumer.positions()
+    deleted = apply_input_retention(config)
+    with sqlite3.connect(topics / "OryxInput.sqlite") as db:
+        rows = db.execute("SELECT partition, offset FROM records").fetchall()
+    assert deleted == 40 - len(rows) and 0 < deleted <= 40
+    assert all(offset >= committed[p] or offset == max(o for q, o in rows if q == p) for p, offset in rows)
+    with open_producer(config, "input") as producer:  # offsets keep growing after the deletion
+        producer.send(None, "late,i,1")
+    with open_consumer(config, "input", config.group_id("BatchLayer"), "earliest") as consumer:
+        assert "late,i,1" in {r.value for r in drain(consumer, 41 - deleted, 5)}
+
+
+def test_a_pinned_group_reads_what_was_written_before_its_consumer_started(config):
+    from oryxpy.topics import pin_group_start
+
+    with open_producer(config, "input") as producer:
+        producer.send_all([(f"k{i}", f"before-{i}") for i in range(10)])
+    pin_group_start(config, "input", "pinned")
+    with open_producer(config, "input") as producer:
+        producer.send_all([(f"k{i}", f"after-{i}") for i in range(10)])
+    pin_group_start(config, "input", "pinned")  # a second pin keeps the committed position
+    with open_consumer(config, "input", "pinned", "latest") as consumer:
+        consumer.wait_ready()
+        values = {r.value for r in drain(consumer, 10)}
+    assert values == {f"after-{i}" for i in range(10)}

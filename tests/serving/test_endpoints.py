@@ -106,7 +106,7 @@ def test_similarity(golden_client: TestClient) -> None:
     assert_pairs([(d["id"], d["value"]) for d in r.json()], expected_top(scores, {"I0", "I3"}))
     r = golden_client.get("/similarity/I0/I3?rescorerParams=z&howMany=2&offset=1")
     assert_pairs(parse_csv(r.text), expected_top(scores, {"I0", "I3"}, 3, filtered=True)[1:])
-    assert golden_client.get("/similarity/I0/nothing").text == "nothing"
+    assert golden_client.get("/similarity/I0/nothing").text == "unknown item 'nothing'"
 
 
 def test_similarity_to_item(golden_client: TestClient) -> None:
@@ -189,7 +189,7 @@ def test_bad_paging_is_400(golden_client: TestClient, query: str, message: str) 
 def test_unknown_ids_are_404_with_the_id(golden_client: TestClient) -> None:
     for path in ("/recommend/nobody", "/mostSurprising/nobody", "/estimate/nobody/I1", "/similarity/nothing"):
         r = golden_client.get(path)
-        assert (r.status_code, r.text) == (404, "nobody" if "nobody" in path else "nothing")
+        assert (r.status_code, r.text) == (404, "unknown user 'nobody'" if "nobody" in path else "unknown item 'nothing'")
 
 
 def test_accept_header_chooses_format(golden_client: TestClient) -> None:

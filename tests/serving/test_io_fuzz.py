@@ -50,3 +50,40 @@ def test_fuzzing_the_openapi_spec_finds_no_server_error(tmp_path: Path) -> None:
                 except Unsatisfiable:  # nothing to make invalid (an operation without parameters or body)
                     assert mode == schemathesis.GenerationMode.NEGATIVE, operation.label
     assert not failures, f"{len(failures)} server errors:\n" + "\n".join(failures[:20])
+
+
+#: hostile values for every path parameter (issue 12): huge, JSON-like, control characters, lone surrogate escapes
+HOSTILE_IDS = ["u" * 8000, "[x", "{x", "%00", "a%0Ab", "x%ED%A0%80", "=cmd|' /C calc'!A0", "%2F%2F", " "]
+HOSTILE_QUERIES = [{"howMany": v} for v in ("1_000", " 5 ", "\u0665", "-1", "0", "99999999999999999999")] + [
+    {"offset": "1_0"}, {"considerKnownItems": "\x00"}, {"rescorerParams": "x" * 5000}]
+HOSTILE_BODIES = [b"u,50,1,99999999999999999999999", b"[" * 3000, b'["x\\ud800","i","5"]', b"\xff\xfe", b"u,i,1_0",
+                  b"u,i,1,2,3", b"x" * 20000 + b",i"]
+
+
+def test_hostile_values_in_every_operation_give_no_server_error(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    config = embedded_config_at(tmp_path / "state", **{"oryx.serving.api.max-body-bytes": 1 << 20})
+    failures: list[str] = []
+    with open_producer(config, "input") as producer:
+        app = create_app(config, small_model_manager(config), producer, consume_updates=False)
+        with TestClient(app) as client:
+            for path, operations in app.openapi()["paths"].items():
+                for method in operations:
+                    targets = [path]
+                    if "{" in path:
+                        targets = [_fill(path, value) for value in HOSTILE_IDS] + [_fill(path, "") + "//x"]
+                    for target in targets:
+                        for query in [{}, *HOSTILE_QUERIES]:
+                            for body in [None] if method in ("get", "delete") else HOSTILE_BODIES:
+                                r = client.request(method.upper(), target, params=query, content=body)
+                                if r.status_code >= 500:
+                                    failures.append(f"{r.status_code} {method.upper()} {target[:80]} {query} "
+                                                    f"{(body or b'')[:40]!r}: {r.text[:200]}")
+    assert not failures, f"{len(failures)} server errors:\n" + "\n".join(failures[:20])
+
+
+def _fill(template: str, value: str) -> str:
+    import re
+
+    return re.sub(r"\{[^}]+\}", value, template)

@@ -105,6 +105,7 @@ def test_config_keys_reach_the_model(tmp_path) -> None:  # type: ignore[no-untyp
     config = load_config(environ={}, sets=[f"oryx.embedded.state-dir={tmp_path}", "oryx.update-topic.broker=",
                                            "oryx.serving.approximate-index=ivf", "oryx.serving.ivf.probes=7"])
     manager = ALSServingModelManager(config)
-    assert manager.index_options == {"approximate_index": "ivf", "ivf_probes": 7, "ivf_lists": 0}
+    assert manager.index_options == {"approximate_index": "ivf", "ivf_probes": 7, "ivf_lists": 0, "hnsw_m": 32,
+                                     "hnsw_ef_search": 128}
     with pytest.raises(ConfigError):
-        load_config(environ={}, sets=["oryx.serving.approximate-index=hnsw"])["oryx.serving.approximate-index"]
+        load_config(environ={}, sets=["oryx.serving.approximate-index=annoy"])["oryx.serving.approximate-index"]

@@ -73,12 +73,29 @@ def test_new_model_keeps_listed_and_recent_ids(embedded_config: Config) -> None:
     manager.consume(model_message(["u2"], ["i2"]))
     assert manager.get_model() is model and sorted(model.item_ids()) == ["i1", "i2", "i3"]
     assert model.known_items("u1") == ("i1", "i3", "i2") and model.expected_users == {"u2"}
-    # the MODEL after that drops what is neither listed nor recent, including known items
+    # the MODEL after that drops what is neither listed nor recent; known items restart from the pairs added since
+    # the last MODEL (none for u1, whose pairs that MODEL did not repeat in UPs), plus what the new model brings
     manager.consume(VectorUpdate("Y", "i4", vec(0, 1)))
+    manager.consume(VectorUpdate("X", "u2", vec(1, 1), ("i4", "i1")))
     manager.consume(model_message(["u1"], ["i1", "i9"]))
-    assert sorted(model.item_ids()) == ["i1", "i4"] and model.user_ids() == ["u1"]
+    assert sorted(model.item_ids()) == ["i1", "i4"] and model.user_ids() == ["u1", "u2"]
+    assert model.known_items("u1") == () and model.known_items("u2") == ("i4", "i1")
+    assert model.expected_items == {"i9"} and model.fraction_loaded() == 4 / 5
+    manager.consume(VectorUpdate("X", "u1", vec(0, 1), ("i1",)))  # the new model's own UP
     assert model.known_items("u1") == ("i1",)
-    assert model.expected_items == {"i9"} and model.fraction_loaded() == 3 / 4
+
+
+def test_deleted_pairs_leave_known_items_at_the_next_model() -> None:
+    model = ALSServingModel(2, True)
+    model.on_new_model_ids(["u"], ["a", "b", "c"], True)
+    model.bulk_load_items(["a", "b", "c"], np.eye(3, 2, dtype=np.float32))
+    model.bulk_load_users(["u"], np.ones((1, 2), np.float32), [("a", "b")], canonical=True)
+    model.add_known_items("u", ["b", "c"])  # the speed layer adds (u, c); (u, b) was already known
+    assert model.known_items("u") == ("a", "b", "c") and model.known_added == {"u": ("c",)}
+    model.on_new_model_ids(["u"], ["a", "b", "c"], True)  # the next model no longer has (u, b): b was deleted
+    model.bulk_load_users(["u"], np.ones((1, 2), np.float32), [("a",)], canonical=True)
+    assert model.known_items("u") == ("a", "c") and model.known_added == {}
+    assert [i for i, _ in top_n(model, np.array([1.0, 1.0]), 3, model.known_items("u"))] == ["b"]
 
 
 def test_model_ref_with_parquet_vectors(embedded_config: Config, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -28,9 +28,9 @@ EXPECTED_U0 = "I1,0.4653969090284935\nI5,0.38524912941109696\n"  # the golden mo
 
 def publish_golden(config: Config, users: list[str] = golden.USERS) -> None:
     with open_producer(config, "update") as producer:
-        producer.send("UP", '["Y","I0",[1.0,2.0]]')  # before any MODEL: dropped
-        producer.send("BAD", "junk")  # a bad message is logged and skipped
+        producer.send("UP", '["Y","I0",[1.0,2.0]]')  # before any MODEL: dropped (replay starts at the latest model)
         producer.send_all([encode(m) for m in golden.messages(users)])  # type: ignore[arg-type]
+        producer.send("BAD", "junk")  # a bad message is logged and skipped
         producer.send("UP", "not json")
 
 
@@ -54,13 +54,15 @@ def check_golden(client: TestClient) -> None:
     assert client.app.state.oryx.extras["update_lag"]() >= 0  # type: ignore[attr-defined]
 
 
-def publish_model_ref(config: Config, model_dir: str) -> None:
+def publish_model_ref(config: Config, model_dir: str, known: dict[str, list[str]] | None = None) -> None:
     storage = storage_for(model_dir, config)
+    if known is None:
+        known = {u: [golden.ITEMS[j] for j in golden.KNOWN[u]] for u in golden.USERS}
     info = ALSModelInfo(2, True, golden.USERS, golden.ITEMS)
     storage.write_text(f"{model_dir}/model.pmml", als_model_to_pmml(info))
     write_vectors(storage, f"{model_dir}/Y", golden.ITEMS, golden.Y)
     write_vectors(storage, f"{model_dir}/X", golden.USERS, golden.X,
-                  [[golden.ITEMS[j] for j in golden.KNOWN[u]] for u in golden.USERS])
+                  [known[u] for u in golden.USERS])
     with open_producer(config, "update") as producer:
         producer.send(*encode(ModelRefMessage(f"{model_dir}/gone/model.pmml")))  # missing: skipped
         producer.send(*encode(ModelRefMessage(storage.qualify(f"{model_dir}/model.pmml"))))
@@ -87,6 +89,29 @@ def test_kafka_model_ref_with_parquet_is_served(kafka_config: Config, tmp_path: 
         wait_ready(client.get)
         assert client.get("/recommend/U0?howMany=2").text == EXPECTED_U0
         assert client.get("/knownItems/U0").text == "I0\nI4\nI7\n"
+
+
+def test_deleted_pair_leaves_known_items_and_is_recommended_again(embedded_config: Config, tmp_path: Path) -> None:
+    publish_model_ref(embedded_config, f"file:{tmp_path}/model/1")
+    with TestClient(create_app(embedded_config)) as client:
+        wait_ready(client.get)
+        assert client.get("/knownItems/U0").text == "I0\nI4\nI7\n"
+        assert "I4" not in client.get("/recommend/U0?howMany=9").text
+        with open_producer(embedded_config, "update") as producer:  # the speed layer adds (U0, I2)
+            producer.send("UP", '["X","U0",[-0.35837504,0.60391283],["I2"]]')
+        deadline = time.monotonic() + 20
+        while client.get("/knownItems/U0").text != "I0\nI4\nI7\nI2\n":
+            assert time.monotonic() < deadline, "UP not applied"
+            time.sleep(0.05)
+        known = {u: [golden.ITEMS[j] for j in golden.KNOWN[u]] for u in golden.USERS}
+        known["U0"] = ["I0", "I7"]  # (U0, I4) was deleted upstream
+        publish_model_ref(embedded_config, f"file:{tmp_path}/model/2", known)
+        while client.get("/knownItems/U0").text != "I0\nI7\nI2\n":  # the model's pairs, plus those since
+            assert time.monotonic() < deadline, f"new model not applied: {client.get('/knownItems/U0').text!r}"
+            time.sleep(0.05)
+        recommended = [line.split(",")[0] for line in client.get("/recommend/U0?howMany=9").text.split()]
+        assert "I4" in recommended and not {"I0", "I7", "I2"} & set(recommended)
+        assert client.get("/knownItems/U1").text == "I1\nI4\nI5\nI7\nI8\n"
 
 
 @pytest.mark.integration

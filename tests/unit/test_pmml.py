@@ -39,7 +39,7 @@ def test_round_trip_with_odd_ids():
     info = ALSModelInfo(features=3, implicit=True, x_ids=ODD_IDS, y_ids=list(reversed(ODD_IDS)), lambda_=0.01,
                         alpha=2.0, extra={"model": "two-tower"})
     text = als_model_to_pmml(info)
-    assert text.startswith('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">')
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<PMML xmlns="http://www.dmg.org/PMML-4_3" version="4.3">')
     assert "\n" not in text.split("\n", 1)[1]  # compact document
     back = pmml_to_als_model(text)
     assert back == info

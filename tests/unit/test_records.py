@@ -31,7 +31,8 @@ def test_split_fields(line, fields):
 def test_parse_interaction_strength_delete_and_extra_fields():
     assert parse_interaction("u,i,2.5,10") == Interaction("u", "i", 2.5, 10)
     assert parse_interaction("u,i,,10") == Interaction("u", "i", None, 10)
-    assert parse_interaction("u,i,-1,10,extra,fields") == Interaction("u", "i", -1.0, 10)
+    with pytest.raises(InvalidInput, match="6 fields, at most 4"):  # issue 11: extra fields are a bad record
+        parse_interaction("u,i,-1,10,extra,fields")
     assert parse_interaction('["u","i",3,11]') == Interaction("u", "i", 3.0, 11)
 
 
@@ -63,7 +64,7 @@ def test_malformed_records_say_what_is_wrong(line, message):
 
 
 def test_format_record_quotes_only_when_needed_and_round_trips():
-    for user, item in [("u1", "i1"), ("a,b", 'q"uote'), ("back\\slash", "new\nline"), ("space d", "x")]:
+    for user, item in [("u1", "i1"), ("a,b", 'q"uote'), ("back\\slash", "[json-like"), ("space d", "x")]:
         text = format_record(user, item, "1.0", 42)
         assert parse_interaction(text) == Interaction(user, item, 1.0, 42)
     assert format_record("u1", "i1", "", 42) == "u1,i1,,42"
