@@ -258,5 +258,5 @@ class SpeedLayer:
         return True
 
     def _reject(self, record: Record, error: Exception) -> None:
-        self.counters.bad_input_records += 1
-        log.warning("Skipping bad input record at %s: %s", where(record), error)
+        self.counters.bad_input_records += 1  # oryxpy.validation.BAD_RECORDS logs the first of each kind in full
+        log.debug("Skipping bad input record at %s: %s", where(record), error)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import uvicorn
 from fastapi import FastAPI
 
 from oryxpy.config import Config
@@ -59,3 +64,23 @@ def split_ts(value: str) -> tuple[str, int]:
     """A record's text up to the timestamp, and the timestamp."""
     head, _, ts = value.rpartition(",")
     return head, int(ts)
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI, path: str = "") -> Iterator[str]:
+    """Run ``app`` on a real uvicorn server on a free loopback port (in a thread); yields its base URL + ``path``."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}{path}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -27,6 +24,7 @@ from serving.experiments.app import create_experiment_app
 from serving.experiments.variants import parse_variants
 from tests.conftest import embedded_config_at
 from tests.serving import golden
+from tests.serving.io_support import serve_in_thread
 from tests.serving.test_io_console import browser  # noqa: F401 - the headless Chromium fixture
 
 SPEC = "control:UpdA:50:dash, treatment:UpdB:50"
@@ -95,20 +93,8 @@ def test_dashboard_data_after_a_short_ingest(config: Config) -> None:
 @pytest.fixture
 def live_url(config: Config) -> Iterator[str]:
     write_generations(config)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(dashboard_app(config), host="127.0.0.1", port=port, log_config=None,
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(dashboard_app(config)) as url:
+        yield url
 
 
 def test_dashboard_in_headless_chromium(browser: object, live_url: str) -> None:  # noqa: F811

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from oryxpy.config import Config
 from tests.conftest import embedded_config_at
-from tests.serving.io_support import io_app
+from tests.serving.io_support import io_app, serve_in_thread
 from tests.serving.test_io_console import browser  # noqa: F401 - the headless Chromium fixture
 
 CONTEXT = {"oryx.serving.api.context-path": "/oryx"}
@@ -39,19 +35,8 @@ def test_docs_page_references_only_bundled_files(config: Config) -> None:
 
 @pytest.fixture
 def live_url(config: Config) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(io_app(config), host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/oryx"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(io_app(config), "/oryx") as url:
+        yield url
 
 
 def test_docs_render_offline_in_headless_chromium(browser: object, live_url: str) -> None:  # noqa: F811

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from oryxpy.config import Config
 from tests.conftest import embedded_config_at, require_service
-from tests.serving.io_support import io_app, read_input, small_model_manager, split_ts
+from tests.serving.io_support import io_app, read_input, serve_in_thread, small_model_manager, split_ts
 
 CONTEXT = {"oryx.serving.api.context-path": "/oryx", "oryx.input-topic.partitions": 1}
 
@@ -42,20 +38,8 @@ def test_console_page_headers_and_script(config: Config) -> None:
 
 @pytest.fixture
 def live_url(config: Config) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(io_app(config, small_model_manager(config)), host="127.0.0.1", port=port,
-                                           log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/oryx"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(io_app(config, small_model_manager(config)), "/oryx") as url:
+        yield url
 
 
 @pytest.fixture
