@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from typing import Any
 
 from oryxpy.analytics.experiment import ExperimentAnalysis
+from oryxpy.analytics.polling import PollingThread
 from oryxpy.config import Config
 from oryxpy.records import parse_interaction
 from oryxpy.topics import TopicConsumer, TopicProducer, open_consumer, open_producer
@@ -34,49 +34,26 @@ def encode_served(record: dict[str, Any]) -> tuple[str, str]:
     return str(record["user"]), json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
-class ExperimentConsumer:
+class ExperimentConsumer(PollingThread):
     """A daemon thread polling both topics into an :class:`ExperimentAnalysis`; ``served``, ``inputs`` and
     ``errors`` count what it read."""
 
     def __init__(self, config: Config, analysis: ExperimentAnalysis):
+        super().__init__("OryxExperimentConsumer")
         self.config, self.analysis = config, analysis
-        self.served = self.inputs = self.errors = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="OryxExperimentConsumer", daemon=True)
+        self.served = self.inputs = 0
 
-    def start(self) -> None:
-        self._thread.start()
+    def _open(self) -> list[TopicConsumer]:
+        served = open_consumer(served_config(self.config), "input", None, "earliest")
+        try:
+            return [served, open_consumer(self.config, "input", None, "earliest")]
+        except Exception:
+            served.close()
+            raise
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
-
-    def _run(self) -> None:
-        served: TopicConsumer | None = None
-        inputs: TopicConsumer | None = None
-        while not self._stop.is_set():
-            try:
-                if served is None:
-                    served = open_consumer(served_config(self.config), "input", None, "earliest")
-                if inputs is None:
-                    inputs = open_consumer(self.config, "input", None, "earliest")
-                busy = self._drain(served, self._on_served) + self._drain(inputs, self._on_input)
-                if not busy:
-                    self._stop.wait(0.05)
-            except Exception:
-                log.exception("experiment consumer failed; reconnecting")
-                for consumer in (served, inputs):
-                    if consumer is not None:
-                        try:
-                            consumer.close()
-                        except Exception:
-                            log.debug("close failed", exc_info=True)
-                served = inputs = None
-                self._stop.wait(1.0)
-        for consumer in (served, inputs):
-            if consumer is not None:
-                consumer.close()
+    def _step(self, consumers: list[TopicConsumer]) -> int:
+        served, inputs = consumers
+        return self._drain(served, self._on_served) + self._drain(inputs, self._on_input)
 
     def _drain(self, consumer: TopicConsumer, handle: Any) -> int:
         records = consumer.poll(timeout_s=0.05, max_records=1000)

@@ -14,6 +14,10 @@ from typing import Any
 
 from datasketch import HyperLogLog
 
+from oryxpy.analytics.polling import PollingThread
+from oryxpy.records import parse_interaction
+from oryxpy.topics import TopicConsumer, open_consumer
+
 HLL_P = 12  # 4096 registers: about 1.6 % standard error, 4 KiB per sketch
 MINUTE, HOUR, DAY = 60, 3600, 86400
 KEEP = {MINUTE: 120, HOUR: 48, DAY: 14}
@@ -96,51 +100,27 @@ class TrafficStats:
                     "top_items_last_hour": [[item, n] for item, n in recent.most_common(top)], **distinct}
 
 
-class TrafficConsumer:
+class TrafficConsumer(PollingThread):
     """A daemon thread reading the input topic (from its end when started; no consumer group) into TrafficStats."""
 
+    idle_s = 0.2
+
     def __init__(self, config: Any, stats: TrafficStats):
+        super().__init__("OryxTrafficConsumer")
         self.config, self.stats = config, stats
-        self.errors = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="OryxTrafficConsumer", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
+    def _open(self) -> list[TopicConsumer]:
+        consumer = open_consumer(self.config, "input", None, "latest")
+        consumer.wait_ready()
+        return [consumer]
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
-
-    def _run(self) -> None:
-        from oryxpy.records import parse_interaction
-        from oryxpy.topics import open_consumer
-
-        consumer = None
-        while not self._stop.is_set():
+    def _step(self, consumers: list[TopicConsumer]) -> int:
+        records = consumers[0].poll(timeout_s=0.2, max_records=2000)
+        for record in records:
             try:
-                if consumer is None:
-                    consumer = open_consumer(self.config, "input", None, "latest")
-                    consumer.wait_ready()
-                records = consumer.poll(timeout_s=0.2, max_records=2000)
-                for record in records:
-                    try:
-                        event = parse_interaction(record.value)
-                    except Exception:  # a bad record is the layers' business: counted here, never fatal
-                        self.errors += 1
-                        continue
-                    self.stats.observe(event.user, event.item)
-                if not records:
-                    self._stop.wait(0.2)
-            except Exception:
+                event = parse_interaction(record.value)
+            except Exception:  # a bad record is the layers' business: counted here, never fatal
                 self.errors += 1
-                if consumer is not None:
-                    try:
-                        consumer.close()
-                    except Exception:  # noqa: BLE001
-                        pass
-                consumer = None
-                self._stop.wait(1.0)
-        if consumer is not None:
-            consumer.close()
+                continue
+            self.stats.observe(event.user, event.item)
+        return len(records)

@@ -11,7 +11,8 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from oryxpy.errors import ServiceUnavailable
@@ -74,6 +75,19 @@ def partition_for(key: str | None, partitions: int, counter: int) -> int:
     return zlib.crc32(key.encode("utf-8")) % partitions
 
 
+@contextmanager
+def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE (the write lock across processes) ... COMMIT, or ROLLBACK on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def _give_back_space(conn: sqlite3.Connection) -> None:
     """After a large delete: return free pages to the file system and checkpoint the WAL (best effort)."""
     try:
@@ -119,8 +133,7 @@ class EmbeddedProducer(TopicProducer):
         with self._lock:
             conn = self._connection()
             now = int(time.time() * 1000)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _write_transaction(conn):
                 next_offset: dict[int, int] = {}
                 rows = []
                 for key, value in messages:
@@ -136,11 +149,6 @@ class EmbeddedProducer(TopicProducer):
                 deleted = 0
                 for p, offset in cuts.items():
                     deleted += conn.execute("DELETE FROM records WHERE partition=? AND offset<?", (p, offset)).rowcount
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
             if deleted:
                 _give_back_space(conn)
 
@@ -218,12 +226,9 @@ class EmbeddedConsumer(TopicConsumer):
             return
         with self._lock:
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(
-                "INSERT OR REPLACE INTO group_offsets VALUES (?,?,?)",
-                [(self._group, p, offset) for p, offset in self._positions.items()],
-            )
-            conn.execute("COMMIT")
+            with _write_transaction(conn):
+                conn.executemany("INSERT OR REPLACE INTO group_offsets VALUES (?,?,?)",
+                                 [(self._group, p, offset) for p, offset in self._positions.items()])
 
     def lag(self) -> int:
         ends = self.end_offsets()
@@ -258,18 +263,12 @@ def apply_retention(path: Path, max_age_ms: int, stored_by_group: str, now_ms: i
     conn, _ = _connect(path, 1)
     try:
         cutoff = (now_ms if now_ms is not None else int(time.time() * 1000)) - max_age_ms
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _write_transaction(conn):
             deleted = conn.execute(
                 "DELETE FROM records WHERE ts < ? AND offset < "
                 "(SELECT g.offset FROM group_offsets g WHERE g.group_id = ? AND g.partition = records.partition) "
                 "AND offset < (SELECT MAX(r.offset) FROM records r WHERE r.partition = records.partition)",
                 (cutoff, stored_by_group)).rowcount
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         if deleted:
             _give_back_space(conn)
         return deleted

@@ -1,25 +1,27 @@
-"""/docs without internet: Swagger UI from files bundled in serving/static (swagger-ui-dist, see
-SWAGGER-UI-LICENSE.txt there), loading the app's own openapi.json; every URL is relative, so the context path holds."""
+"""/docs without internet: Swagger UI from the files the `swagger-ui-bundle` package ships, loading the app's own
+openapi.json; every URL is relative, so the context path holds."""
 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from fastapi import APIRouter, Response
 from fastapi.openapi.docs import get_swagger_ui_html
+from swagger_ui_bundle import swagger_ui_path
 
 router = APIRouter()
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 HEADERS = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
-ASSETS = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8",
-          "swagger-favicon.png": "image/png"}
+ASSETS = {  # URL name: (file in the package, media type)
+    "swagger-ui-bundle.js": ("swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
+    "swagger-ui.css": ("swagger-ui.css", "text/css; charset=utf-8"),
+    "swagger-favicon.png": ("favicon-32x32.png", "image/png"),
+}
 
 
 @cache
 def _asset(name: str) -> bytes:
-    return (STATIC / name).read_bytes()
+    return (swagger_ui_path / ASSETS[name][0]).read_bytes()
 
 
 @router.get("/docs", include_in_schema=False)
@@ -32,7 +34,7 @@ async def docs() -> Response:
 
 def _serve(name: str) -> object:
     async def asset() -> Response:
-        return Response(_asset(name), media_type=ASSETS[name], headers=HEADERS)
+        return Response(_asset(name), media_type=ASSETS[name][1], headers=HEADERS)
     return asset
 
 
