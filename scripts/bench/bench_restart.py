@@ -13,7 +13,7 @@ the log files (SQLite file, WAL) is measured at the same points.
 """
 
 # Usage: .venv/bin/python scripts/bench/bench_restart.py [--generations 100] [--every 10] [--features 50]
-#        [--modes cut,kept] [--repeats 1] [--data /work/shared/data/ml-100k/u.data]
+#        [--modes cut,kept] [--repeats 1] [--data ../shared/data/ml-100k/u.data]
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ from oryxpy.topics import open_producer  # noqa: E402
 from oryxpy.topics.embedded import EmbeddedProducer, topic_path  # noqa: E402
 from serving.update_consumer import UpdateConsumer  # noqa: E402
 
-DEFAULT_DATA = Path("/work/shared/data/ml-100k/u.data")
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "ml-100k" / "u.data"  # ../shared beside the checkout
 
 
 def generation_messages(data: Path, features: int, seed: int) -> list[tuple[str, str]]:

@@ -14,14 +14,15 @@ HEADERS = {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "public", "X-Conten
 
 
 @cache
-def _asset(name: str) -> bytes:
+def static_asset(name: str) -> bytes:
+    """A file of serving/static, read once (the console's and the dashboard's pages and scripts)."""
     return (STATIC / name).read_bytes()
 
 
 @router.get("/", response_class=Response, responses={200: {"content": {"text/html": {}}}})
 async def console() -> Response:
     """The console page: a form for every endpoint, showing results and errors."""
-    return Response(_asset("index.html"), media_type="text/html; charset=utf-8", headers=HEADERS)
+    return Response(static_asset("index.html"), media_type="text/html; charset=utf-8", headers=HEADERS)
 
 
 @router.get("/index.html", response_class=Response, include_in_schema=False)
@@ -33,4 +34,4 @@ async def console_index() -> Response:
 @router.get("/console.js", response_class=Response, include_in_schema=False)
 async def console_script() -> Response:
     """The console's script."""
-    return Response(_asset("console.js"), media_type="text/javascript; charset=utf-8", headers=HEADERS)
+    return Response(static_asset("console.js"), media_type="text/javascript; charset=utf-8", headers=HEADERS)

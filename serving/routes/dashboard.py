@@ -3,35 +3,27 @@ the JSON it polls."""
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from serving.dashboard_data import dashboard_data
+from serving.routes.console import static_asset
 
 router = APIRouter(tags=["dashboard"])
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 HEADERS = {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-
-
-@cache
-def _asset(name: str) -> bytes:
-    return (STATIC / name).read_bytes()
 
 
 @router.get("/dashboard", response_class=Response, responses={200: {"content": {"text/html": {}}}})
 async def dashboard() -> Response:
     """The dashboard page: input rate, distinct users and items, top items, generations and their evaluation,
     speed-layer lag, the model, the A/B test."""
-    return Response(_asset("dashboard.html"), media_type="text/html; charset=utf-8", headers=HEADERS)
+    return Response(static_asset("dashboard.html"), media_type="text/html; charset=utf-8", headers=HEADERS)
 
 
 @router.get("/dashboard.js", response_class=Response, include_in_schema=False)
 async def dashboard_script() -> Response:
-    return Response(_asset("dashboard.js"), media_type="text/javascript; charset=utf-8", headers=HEADERS)
+    return Response(static_asset("dashboard.js"), media_type="text/javascript; charset=utf-8", headers=HEADERS)
 
 
 @router.get("/dashboard/data")

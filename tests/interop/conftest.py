@@ -25,7 +25,7 @@ from batch.runner import BatchRunner
 from oryxpy.bulk import send_input_file
 from oryxpy.config import Config, load_config
 from oryxpy.topics import setup_topics
-from tests.conftest import require_service
+from tests.conftest import DATA, require_service
 from tests.interop.oryx_process import OryxServing, ensure_oryx, free_port, start_zookeeper
 
 #: Settings of our layers: a small, exact model (sample-rate 1: no LSH on either side); test-fraction 0 trains on all.
@@ -106,7 +106,7 @@ def wait_until(condition, timeout_s: float, what: str, alive=()) -> None:  # typ
 @pytest.fixture(scope="module")
 def interop(kafka_bootstrap: str) -> Iterator[Interop]:
     started = time.monotonic()
-    data = Path(__file__).resolve().parents[3] / "shared" / "data" / "ml-100k" / "u.data"
+    data = DATA / "ml-100k" / "u.data"
     require_service(f"data file {data}", data.exists())
     require_service("Maven and a JDK (to fetch Oryx 2.8.0)", bool(shutil.which("mvn") and shutil.which("javac")))
     ensure_oryx()
