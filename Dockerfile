@@ -42,8 +42,9 @@ COPY oryxpy ./oryxpy
 COPY batch ./batch
 COPY speed ./speed
 COPY serving ./serving
+COPY popular ./popular
 COPY conf ./conf
-RUN pip install --no-deps --no-build-isolation . && python -c "import oryxpy, serving, speed"
+RUN pip install --no-deps --no-build-isolation . && python -c "import oryxpy, serving, speed, popular; from oryxpy.config import default_config; default_config()"
 USER oryx
 EXPOSE 8080
 ENTRYPOINT ["oryxpy"]

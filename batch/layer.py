@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 def run(config: Config) -> None:
     """Run the batch layer in the foreground; returns after a signal, once the current generation has finished."""
     compat.warn_at_startup(config, "batch")
-    if config["oryx.batch.engine"] == "spark":
+    if config.settings.batch.engine == "spark":
         from batch.spark.submit import run as run_on_spark
 
         return run_on_spark(config)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from batch.search import HyperParam, choose_combos
+from batch.search import HyperParam, SearchPlan
 from oryxpy.config import Config
 from oryxpy.errors import OryxError
 from oryxpy.interfaces import BatchLayerUpdate
@@ -57,14 +57,14 @@ class MLUpdate(BatchLayerUpdate):
 
     def __init__(self, config: Config):
         self.config = config
-        self.test_fraction: float = config["oryx.ml.eval.test-fraction"]
-        self.candidates: int = config["oryx.ml.eval.candidates"]
-        self.parallelism: int = config["oryx.ml.eval.parallelism"]
-        self.threshold: float | None = config["oryx.ml.eval.threshold"]
-        self.search: str = config["oryx.ml.eval.hyperparam-search"]
-        self.metric: str = config["oryx.ml.eval.metric"]
-        self.max_message_size: int = config["oryx.update-topic.message.max-size"]
-        self.refit: bool = config["oryx.ml.eval.refit"]
+        self.test_fraction: float = config.settings.ml.eval.test_fraction
+        self.candidates: int = config.settings.ml.eval.candidates
+        self.parallelism: int = config.settings.ml.eval.parallelism
+        self.threshold: float | None = config.settings.ml.eval.threshold
+        self.search: str = config.settings.ml.eval.hyperparam_search
+        self.metric: str = config.settings.ml.eval.metric
+        self.max_message_size: int = config.settings.update_topic.message.max_size
+        self.refit: bool = config.settings.ml.eval.refit
         self.seed: int | None = None  # a model type may fix it for reproducible searches
         if self.test_fraction == 0 and self.candidates > 1:
             log.info("Eval is disabled (test-fraction 0): building 1 candidate instead of %d", self.candidates)
@@ -110,6 +110,10 @@ class MLUpdate(BatchLayerUpdate):
         """Which train/test split ``prepare`` used and why, for the model's metrics.json."""
         return ""
 
+    def model_promoted(self, storage: Storage, final_uri: str) -> None:  # noqa: B027 - optional hook
+        """Called once the chosen model has moved to its final directory ``final_uri`` and before it is published:
+        a model type may record that URI in its files (the two-tower model names it in its PMML for the speed layer)."""
+
     # ---- the generic flow ------------------------------------------------------------------------------------
     def run_update(self, timestamp_ms: int, new_data: pa.Table, past_data: pa.Table | None, model_dir: str,
                    update_producer: TopicProducer | None) -> None:
@@ -118,24 +122,24 @@ class MLUpdate(BatchLayerUpdate):
         evaluating = self.has_test_data(data)
         rng = np.random.default_rng(self.seed)
         params = self.hyperparams()
+        plan = SearchPlan(params, self.search, self.candidates, rng)
         if evaluating:
-            combos = choose_combos(params, self.search, self.candidates, rng)
+            combos = plan.first_round()
         else:  # nothing could choose among candidates: build one, at the centre of each searched range
             combos = [tuple(p.centre() for p in params)]
             if self.candidates > 1:
                 log.info("no evaluation possible: building 1 candidate (the centre of the search space) instead of %d",
                          self.candidates)
         temporary = join_uri(model_dir, TEMPORARY, str(timestamp_ms))
-        candidates = [Candidate(i, {p.name.rsplit(".", 1)[-1]: v for p, v in zip(params, combo, strict=True)},
-                                join_uri(temporary, str(i))) for i, combo in enumerate(combos)]
+        candidates: list[Candidate] = []
         try:
-            workers = min(self.parallelism, len(candidates))
-            if workers > 1:
-                with ThreadPoolExecutor(workers, thread_name_prefix="candidate") as pool:
-                    list(pool.map(lambda c: self._build_and_eval(data, c, storage, evaluating), candidates))
-            else:
-                for candidate in candidates:
-                    self._build_and_eval(data, candidate, storage, evaluating)
+            while combos:  # one round of the search (batch.search.SearchPlan), then the next around the best so far
+                start = len(candidates)
+                candidates += [Candidate(start + i, {p.name.rsplit(".", 1)[-1]: v for p, v in zip(params, combo, strict=True)},
+                                         join_uri(temporary, str(start + i))) for i, combo in enumerate(combos)]
+                self._build_round(data, candidates[start:], storage, evaluating)
+                scored = sorted((c for c in candidates if c.built and not math.isnan(c.score)), key=lambda c: -c.score)
+                combos = plan.next_round([tuple(c.hyperparams.values()) for c in scored]) if evaluating else []
             best = self._choose(candidates, evaluating)
             if best is None:
                 log.warning("Unable to build any model")
@@ -152,6 +156,18 @@ class MLUpdate(BatchLayerUpdate):
             storage.delete(temporary)
         if update_producer is not None:
             self._publish(storage, data, final_uri, update_producer)
+
+    def _build_round(self, data: Any, round_: list[Candidate], storage: Storage, evaluating: bool) -> None:
+        """Build and evaluate one round's candidates, then drop their in-memory state (their files stay)."""
+        workers = min(self.parallelism, len(round_))
+        if workers > 1:
+            with ThreadPoolExecutor(workers, thread_name_prefix="candidate") as pool:
+                list(pool.map(lambda c: self._build_and_eval(data, c, storage, evaluating), round_))
+        else:
+            for candidate in round_:
+                self._build_and_eval(data, candidate, storage, evaluating)
+        for candidate in round_:
+            self.release(candidate.uri)
 
     def _refit(self, data: Any, best: Candidate, candidates: list[Candidate], storage: Storage, temporary: str) -> Candidate:
         """Rebuild the chosen hyper-parameters on all data; the published model then holds every user and item."""
@@ -228,6 +244,7 @@ class MLUpdate(BatchLayerUpdate):
         final_uri = join_uri(model_dir, str(stamp))
         storage.rename(best.uri, final_uri)
         log.info("new model %s: hyperparams %s, %s", final_uri, best.hyperparams, _format(best.metrics) or "not evaluated")
+        self.model_promoted(storage, final_uri)
         return final_uri
 
     def _publish(self, storage: Storage, data: Any, final_uri: str, producer: TopicProducer) -> None:

@@ -41,12 +41,12 @@ class BatchRunner:
 
     def __init__(self, config: Config, update: BatchLayerUpdate | None = None):
         self.config = config
-        self.interval_s: int = config["oryx.batch.streaming.generation-interval-sec"]
+        self.interval_s: int = config.settings.batch.streaming.generation_interval_sec
         self.data_dir = config.data_dir
         self.model_dir = config.model_dir
         self.data_storage = storage_for(self.data_dir, config)
         self.model_storage = storage_for(self.model_dir, config)
-        self.update = update or instantiate(config["oryx.batch.update-class"], "oryx.batch.update-class", config, BatchLayerUpdate)
+        self.update = update or instantiate(config.settings.batch.update_class, "oryx.batch.update-class", config, BatchLayerUpdate)
         self.consumer: TopicConsumer = open_consumer(config, "input", config.group_id("BatchLayer"), "latest")
         self.stop_event = threading.Event()
         self.generations = 0
@@ -105,7 +105,7 @@ class BatchRunner:
         self.store_generation(timestamp_ms, new_data, records)
         self._unstored = []
         self.consumer.commit()
-        producer = open_producer(self.config, "update") if self.config["oryx.update-topic.broker"] is not None else None
+        producer = open_producer(self.config, "update") if self.config.settings.update_topic.broker is not None else None
         try:
             self.update.run_update(timestamp_ms, new_data, past_data, self.model_dir, producer)
         finally:

@@ -1,4 +1,5 @@
-"""Model-agnostic hyper-parameter search: values from config keys, random and grid combinations (spec 3.2, fixed)."""
+"""Model-agnostic hyper-parameter search: values from config keys; random, grid (spec 3.2, fixed) and staged
+(coarse to fine) combinations."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from oryxpy.config import Config
 from oryxpy.errors import ConfigError
 
 MAX_COMBOS = 65536
+STAGED = "staged"
+SEARCHES = ("random", "grid", STAGED)
+REFINE_LEADERS = 2  # the staged search's last round refines around this many of the best combinations
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class HyperParam:
             low, high = self.values
             if self.log_scale:
                 return self._typed(math.exp(rng.uniform(math.log(low), math.log(high))))
-            return int(rng.integers(low, high + 1)) if self.integer else float(rng.uniform(low, high))
+            return int(rng.integers(int(low), int(high) + 1)) if self.integer else float(rng.uniform(low, high))
         return self.values[int(rng.integers(len(self.values)))]
 
     def _typed(self, value: float) -> Any:
@@ -51,20 +55,35 @@ class HyperParam:
             return self.values[(len(self.values) - 1) // 2]
         return self.trial_values(1)[0]
 
+    def neighbours(self, value: float, k: int) -> list[Any]:
+        """The values half a step of a k-value grid below and above ``value`` (a range only), kept in the range."""
+        if not self.is_range or k < 2:
+            return []
+        low, high = self.values
+        if self.log_scale:
+            factor = (high / low) ** (0.5 / (k - 1))
+            moved = [value / factor, value * factor]
+        else:
+            step = (high - low) / (k - 1) / 2
+            moved = [value - step, value + step]
+        return [self._typed(min(max(v, low), high)) for v in moved]
+
     def trial_values(self, k: int) -> list[Any]:
         """Up to k values spread over a range, for a grid; every one of explicit values."""
         if not self.is_range:
             return list(self.values)
         low, high = self.values
+        if self.integer and k > high - low:
+            return list(range(int(low), int(high) + 1))
         if self.log_scale:
             if k == 1:
                 return [self._typed(math.sqrt(low * high))]
-            return sorted({self._typed(v) for v in np.geomspace(low, high, k)})
+            spread = sorted({self._typed(v) for v in np.geomspace(low, high, k)})
+            if len(spread) == k or not self.integer:
+                return spread  # else rounding merged values of a short integer range: spread it linearly
         if k == 1:
             return [(low + high) // 2 if self.integer else (low + high) / 2]
         if self.integer:
-            if k > high - low:
-                return list(range(int(low), int(high) + 1))
             return sorted({int(round(v)) for v in np.linspace(low, high, k)})
         return [float(v) for v in np.linspace(low, high, k)]
 
@@ -98,12 +117,12 @@ def from_config(config: Config, key: str, integer: bool, log_scale: bool = False
 def _grid_size(params: list[HyperParam], candidates: int) -> int:
     """Smallest k with prod(min(k, distinct)) >= candidates (or where the product stops growing); explicit
     value lists always count in full."""
-    k, previous = 1, 0
+    k, previous = 1, 0.0
     while True:
         product = math.prod(min(k, p.distinct) if p.is_range else p.distinct for p in params)
         if product >= candidates or product == previous or product >= MAX_COMBOS:
             return k
-        previous, k = product, k + 1
+        previous, k = float(product), k + 1
 
 
 def choose_combos(params: list[HyperParam], search: str, candidates: int, rng: np.random.Generator) -> list[tuple[Any, ...]]:
@@ -125,3 +144,84 @@ def choose_combos(params: list[HyperParam], search: str, candidates: int, rng: n
     combos = [tuple(reversed(c)) for c in itertools.islice(itertools.product(*reversed(axes)), MAX_COMBOS)]
     chosen = rng.permutation(len(combos))[:candidates]
     return [combos[i] for i in chosen]
+
+
+class SearchPlan:
+    """A generation's candidates, round by round. ``grid`` and ``random`` are one round (:func:`choose_combos`).
+
+    ``staged`` (coarse to fine, each round around the best so far):
+
+    1. a grid of the real-valued parameters (``candidates`` combinations at most; integers at their centre);
+    2. each integer parameter's other grid values (3 over a range, or every listed value), one parameter at a time,
+       the rest at the best so far (for ALS: features sized to the data after lambda and alpha fit the centre);
+    3. each real range's value moved half a round-1 grid step down and up, around each of the best two so far.
+
+    Combinations already built are never built again; ``candidates`` 1 builds one (the centre). Round 1 costs
+    ``candidates`` builds; rounds 2 and 3 add at most 2 per integer range (or its other listed values) and 4 per
+    real range.
+    """
+
+    def __init__(self, params: list[HyperParam], search: str, candidates: int, rng: np.random.Generator):
+        if search not in SEARCHES:
+            raise ConfigError(f"oryx.ml.eval.hyperparam-search = {search!r}: expected one of {', '.join(SEARCHES)}")
+        self.params = params
+        self.search = search
+        self.candidates = candidates
+        self.rng = rng
+        self._tried: set[tuple[Any, ...]] = set()
+        self._grid_k = 2
+        self._stage = 0
+
+    def first_round(self) -> list[tuple[Any, ...]]:
+        if self.search != STAGED:
+            return self._fresh(choose_combos(self.params, self.search, self.candidates, self.rng))
+        reals = [n for n, p in enumerate(self.params) if not p.integer]
+        if self.candidates < 1:
+            raise ConfigError("oryx.ml.eval.candidates must be >= 1")
+        self._grid_k = max(2, _grid_size([self.params[n] for n in reals], self.candidates))
+        centre = [p.centre() for p in self.params]
+        combos = []
+        for values in choose_combos([self.params[n] for n in reals], "grid", self.candidates, self.rng):
+            combo = list(centre)
+            for n, value in zip(reals, values, strict=True):
+                combo[n] = value
+            combos.append(tuple(combo))
+        return self._fresh(combos)
+
+    def next_round(self, leaders: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The next round's new combinations around ``leaders`` (the scored combinations so far, best first); [] when
+        the search is over."""
+        while self.search == STAGED and self.candidates > 1 and self._stage < 2 and leaders:
+            self._stage += 1
+            if self._stage == 1:
+                combos = self._integers(leaders[0])
+            else:  # around the best two: scores a hair apart on a held-out part are often a tie
+                combos = [c for leader in leaders[:REFINE_LEADERS] for c in self._refined(leader)]
+            fresh = self._fresh(combos)
+            if fresh:
+                return fresh
+        return []
+
+    def _integers(self, best: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return [_replaced(best, n, v) for n, p in enumerate(self.params) if p.integer for v in p.trial_values(3)]
+
+    def _refined(self, best: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        combos = []
+        for n, p in enumerate(self.params):
+            if p.integer or not p.is_range:
+                continue
+            combos += [_replaced(best, n, v) for v in p.neighbours(best[n], self._grid_k)]
+        return combos
+
+    def _fresh(self, combos: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        fresh = []
+        for combo in combos:
+            key = tuple(round(v, 12) if isinstance(v, float) else v for v in combo)
+            if key not in self._tried:
+                self._tried.add(key)
+                fresh.append(combo)
+        return fresh
+
+
+def _replaced(combo: tuple[Any, ...], index: int, value: Any) -> tuple[Any, ...]:
+    return (*combo[:index], value, *combo[index + 1 :])

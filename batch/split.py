@@ -1,4 +1,5 @@
-"""The train/test split of a generation's new input, one rule for every engine (local numpy here; Spark mirrors it).
+"""The train/test split of a generation's new input: one rule for every engine, :func:`decide`, which asks an engine's
+:class:`SplitOps` for counts and masks (numpy arrays here, DataFrames in batch.spark.split).
 
 Rule (``fraction`` f in (0, 1), applied to this generation's new records; past data is always train):
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -33,6 +35,89 @@ MIN_DISTINCT = 10
 MIN_EVALUABLE = 10
 MIN_USER_SHARE = 0.1
 TIME, RANDOM, NONE = "time", "random", "none"
+
+Mask = TypeVar("Mask")
+
+
+class SplitOps(Protocol[Mask]):
+    """What an engine computes over this generation's new records for :func:`decide`; a ``Mask`` marks test records
+    (numpy: a bool array; Spark: the records with a boolean ``test`` column)."""
+
+    def size(self) -> int: ...
+    def has_past(self) -> bool: ...
+    def distinct_users(self) -> int: ...
+    def distinct_timestamps(self) -> int: ...
+    def kth_timestamp(self, k: int) -> int: ...
+    def time_test(self, boundary: int, inclusive: bool) -> Mask: ...
+    def random_test(self, fraction: float, seed: int | None) -> Mask: ...
+    def all_test(self) -> Mask: ...
+    def count(self, test: Mask) -> int: ...
+    def evaluable(self, test: Mask) -> tuple[int, int]:
+        """(test records, distinct users) whose user and item also occur in the train part (new train or past)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Decision(Generic[Mask]):
+    """The rule's verdict: the test records (None: no split), how they were chosen and why."""
+
+    test: Mask | None
+    method: str  # TIME, RANDOM or NONE
+    reason: str
+    test_count: int = 0
+    boundary_ms: int | None = None
+
+
+def decide(ops: SplitOps[Mask], fraction: float, seed: int | None) -> Decision[Mask]:
+    """The module's rule, for any engine; logs which split was used and why."""
+    decision = _decide(ops, fraction, seed)
+    if decision.method == NONE:
+        log.warning("no test split (%s): building on all new records without evaluation", decision.reason)
+    else:
+        log.info("%s split: %d of %d new records are test (%s)", decision.method, decision.test_count, ops.size(),
+                 decision.reason)
+    return decision
+
+
+def _decide(ops: SplitOps[Mask], fraction: float, seed: int | None) -> Decision[Mask]:
+    if fraction <= 0:
+        return Decision(None, NONE, "oryx.ml.eval.test-fraction is 0")
+    n = ops.size()
+    if n == 0:
+        return Decision(None, NONE, "no new input in this generation")
+    if fraction >= 1:
+        if not ops.has_past():
+            return Decision(None, NONE, "test-fraction 1 with no past data would leave nothing to train on")
+        return Decision(ops.all_test(), TIME, "test-fraction 1: all new input is test", n)
+    distinct = ops.distinct_timestamps()
+    if distinct < MIN_DISTINCT:
+        why_not = f"only {distinct} distinct timestamp(s) (< {MIN_DISTINCT})"
+    else:
+        boundary = ops.kth_timestamp(min(max(int(np.floor((1 - fraction) * n)), 1), n - 1))
+        test = ops.time_test(boundary, True)
+        count = ops.count(test)
+        if count > 2 * fraction * n:  # ties at the boundary: leave them in train
+            test = ops.time_test(boundary, False)
+            count = ops.count(test)
+        if not fraction / 2 <= count / n <= 2 * fraction:
+            why_not = f"timestamps tie too much: the time split's test share is {count / n:.3f}, not about {fraction}"
+        else:
+            evaluable, scored_users = ops.evaluable(test)
+            users = ops.distinct_users()
+            if evaluable >= MIN_EVALUABLE and scored_users >= MIN_USER_SHARE * users:
+                return Decision(test, TIME, f"timestamps separate: boundary {boundary} ms (the {1 - fraction:g} quantile)",
+                                count, boundary)
+            if evaluable < MIN_EVALUABLE:
+                why_not = f"the time split leaves only {evaluable} test record(s) of known users and items (< {MIN_EVALUABLE})"
+            else:
+                why_not = (f"the time split's test scores only {scored_users} users, under {MIN_USER_SHARE:.0%} of the "
+                           f"{users} users")
+    test = ops.random_test(fraction, seed)
+    evaluable = ops.evaluable(test)[0]
+    if evaluable >= MIN_EVALUABLE:
+        return Decision(test, RANDOM, f"{why_not}; using a seeded random per-user holdout", ops.count(test))
+    return Decision(None, NONE, f"{why_not}, and a random per-user holdout leaves only {evaluable} "
+                                f"evaluable test record(s) (< {MIN_EVALUABLE}): evaluation is impossible")
 
 
 @dataclass(frozen=True)
@@ -49,30 +134,6 @@ class Split:
         return self.method != NONE
 
 
-def _evaluable(users: np.ndarray, items: np.ndarray, test: np.ndarray, past_users: set[str], past_items: set[str]) -> tuple[int, int]:
-    """(test records, distinct users) whose user and item also occur in the train part (new train records or past)."""
-    train_users = past_users | set(users[~test].tolist())
-    train_items = past_items | set(items[~test].tolist())
-    scored = [u for u, i in zip(users[test].tolist(), items[test].tolist(), strict=True) if u in train_users and i in train_items]
-    return len(scored), len(set(scored))
-
-
-def _time_split(timestamps: np.ndarray, fraction: float) -> tuple[np.ndarray | None, int, str]:
-    n = len(timestamps)
-    distinct = len(np.unique(timestamps))
-    if distinct < MIN_DISTINCT:
-        return None, 0, f"only {distinct} distinct timestamp(s) (< {MIN_DISTINCT})"
-    ordered = np.sort(timestamps)
-    boundary = int(ordered[min(max(int(np.floor((1 - fraction) * n)), 1), n - 1)])
-    test = timestamps >= boundary
-    if test.mean() > 2 * fraction:
-        test = timestamps > boundary
-    share = float(test.mean())
-    if not fraction / 2 <= share <= 2 * fraction:
-        return None, boundary, f"timestamps tie too much: the time split's test share is {share:.3f}, not about {fraction}"
-    return test, boundary, ""
-
-
 def random_holdout(users: np.ndarray, items: np.ndarray, fraction: float, seed: int | None) -> np.ndarray:
     """Rule 3: the seeded per-user random holdout over (user, item) pairs; a bool test mask over the records."""
     if len(users) == 0:
@@ -86,7 +147,52 @@ def random_holdout(users: np.ndarray, items: np.ndarray, fraction: float, seed: 
     smallest = np.full(owner.max() + 1, np.inf)
     np.minimum.at(smallest, owner, keys)
     test_pair = (keys < fraction) & (keys > smallest[owner])
-    return test_pair[pair_of]
+    return np.asarray(test_pair[pair_of], dtype=bool)
+
+
+@dataclass
+class _ArrayOps:
+    """SplitOps over numpy columns of the new records, with the IDs of past data (always train)."""
+
+    users: np.ndarray
+    items: np.ndarray
+    timestamps: np.ndarray
+    past_users: set[str]
+    past_items: set[str]
+
+    def size(self) -> int:
+        return len(self.users)
+
+    def has_past(self) -> bool:
+        return bool(self.past_users)
+
+    def distinct_users(self) -> int:
+        return len(np.unique(self.users))
+
+    def distinct_timestamps(self) -> int:
+        return len(np.unique(self.timestamps))
+
+    def kth_timestamp(self, k: int) -> int:
+        return int(np.partition(self.timestamps, k)[k])
+
+    def time_test(self, boundary: int, inclusive: bool) -> np.ndarray:
+        return np.asarray(self.timestamps >= boundary if inclusive else self.timestamps > boundary, dtype=bool)
+
+    def random_test(self, fraction: float, seed: int | None) -> np.ndarray:
+        return random_holdout(self.users, self.items, fraction, seed)
+
+    def all_test(self) -> np.ndarray:
+        return np.ones(len(self.users), dtype=bool)
+
+    def count(self, test: np.ndarray) -> int:
+        return int(test.sum())
+
+    def evaluable(self, test: np.ndarray) -> tuple[int, int]:
+        train_users = self.past_users | set(self.users[~test].tolist())
+        train_items = self.past_items | set(self.items[~test].tolist())
+        scored = [u for u, i in zip(self.users[test].tolist(), self.items[test].tolist(), strict=True)
+                  if u in train_users and i in train_items]
+        return len(scored), len(set(scored))
 
 
 def split_new(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray, fraction: float, seed: int | None,
@@ -96,41 +202,6 @@ def split_new(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray, frac
     ``users``/``items``/``timestamps`` are the new records' columns; ``past_users``/``past_items`` the IDs in past
     data (always train), which count when judging whether a test record can be evaluated.
     """
-    split = _choose(users, items, timestamps, fraction, seed, past_users or set(), past_items or set())
-    n = len(users)
-    if split.method == NONE:
-        log.warning("no test split (%s): building on all %d new records without evaluation", split.reason, n)
-    else:
-        log.info("%s split: %d of %d new records are test (%s)", split.method, int(split.test.sum()), n, split.reason)
-    return split
-
-
-def _choose(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray, fraction: float, seed: int | None,
-            past_users: set[str], past_items: set[str]) -> Split:
-    n = len(users)
-    if fraction <= 0:
-        return Split(np.zeros(n, dtype=bool), NONE, "oryx.ml.eval.test-fraction is 0")
-    if n == 0:
-        return Split(np.zeros(0, dtype=bool), NONE, "no new input in this generation")
-    if fraction >= 1:
-        test = np.ones(n, dtype=bool)
-        if not past_users:
-            return Split(np.zeros(n, dtype=bool), NONE, "test-fraction 1 with no past data would leave nothing to train on")
-        return Split(test, TIME, "test-fraction 1: all new input is test")
-    test, boundary, why_not = _time_split(timestamps, fraction)
-    if test is not None:
-        evaluable, scored_users = _evaluable(users, items, test, past_users, past_items)
-        needed_users = MIN_USER_SHARE * len(np.unique(users))
-        if evaluable >= MIN_EVALUABLE and scored_users >= needed_users:
-            return Split(test, TIME, f"timestamps separate: boundary {boundary} ms (the {1 - fraction:g} quantile)", boundary)
-        if evaluable < MIN_EVALUABLE:
-            why_not = f"the time split leaves only {evaluable} test record(s) of known users and items (< {MIN_EVALUABLE})"
-        else:
-            why_not = (f"the time split's test scores only {scored_users} users, under {MIN_USER_SHARE:.0%} of the "
-                       f"{len(np.unique(users))} users")
-    test = random_holdout(users, items, fraction, seed)
-    evaluable = _evaluable(users, items, test, past_users, past_items)[0]
-    if evaluable >= MIN_EVALUABLE:
-        return Split(test, RANDOM, f"{why_not}; using a seeded random per-user holdout")
-    return Split(np.zeros(n, dtype=bool), NONE, f"{why_not}, and a random per-user holdout leaves only {evaluable} "
-                                                f"evaluable test record(s) (< {MIN_EVALUABLE}): evaluation is impossible")
+    decision = decide(_ArrayOps(users, items, timestamps, past_users or set(), past_items or set()), fraction, seed)
+    test = decision.test if decision.test is not None else np.zeros(len(users), dtype=bool)
+    return Split(test, decision.method, decision.reason, decision.boundary_ms)

@@ -105,7 +105,7 @@ def tail_topics(config: Config, from_beginning: bool, max_messages: int, idle_ti
     """Print ``topic<TAB>key<TAB>value`` for each message of the input and update topics."""
     from oryxpy.topics import open_consumer
 
-    roles = ["input"] + (["update"] if config["oryx.update-topic.broker"] is not None else [])
+    roles = ["input"] + (["update"] if config.settings.update_topic.broker is not None else [])
     consumers = [open_consumer(config, role, None, "earliest" if from_beginning else "latest") for role in roles]
     seen, last = 0, time.monotonic()
     try:

@@ -32,16 +32,17 @@ def _is_kafka(broker: object) -> bool:
 
 def check(config: Config) -> list[str]:
     """What in ``config`` stops an Oryx 2.8 layer from sharing its Kafka topics (empty when nothing does)."""
-    if not config["oryx.compat.oryx-layers"] or not _is_kafka(config["oryx.update-topic.broker"]):
+    settings = config.settings
+    if not settings.compat.oryx_layers or not _is_kafka(settings.update_topic.broker):
         return []
     problems = []
-    if not config["oryx.batch.publish-vectors"]:
+    if not settings.batch.publish_vectors:
         problems.append(
             "oryx.batch.publish-vectors = false: an Oryx 2.8 serving or speed layer on update topic "
-            f"{config['oryx.update-topic.message.topic']} gets no vectors (it reads only the PMML of a model) "
+            f"{settings.update_topic.message.topic} gets no vectors (it reads only the PMML of a model) "
             "and never becomes ready; set it to true when an Oryx layer shares the topic")
-    interval_ms = int(config["oryx.batch.streaming.generation-interval-sec"]) * 1000
-    retention_ms = int(config["oryx.update-topic.retention-ms"])
+    interval_ms = settings.batch.streaming.generation_interval_sec * 1000
+    retention_ms = settings.update_topic.retention_ms
     if retention_ms < 2 * interval_ms:
         problems.append(
             f"oryx.update-topic.retention-ms = {retention_ms} is under two batch intervals ({2 * interval_ms} ms): "

@@ -125,7 +125,9 @@ def tokens(content: ItemContent) -> list[str]:
 
 def hashed_features(contents: Iterable[ItemContent | None], buckets: int) -> sp.csr_matrix:
     """Rows of L2-normalized hashed token counts (CRC32 modulo ``buckets``); a None or empty row stays zero."""
-    indptr, indices, data = [0], [], []
+    indptr: list[int] = [0]
+    indices: list[int] = []
+    data: list[float] = []
     for content in contents:
         counts: dict[int, float] = {}
         for token in tokens(content) if content is not None else []:
@@ -157,13 +159,15 @@ class ItemTower:
 
     def content_vectors(self, features: sp.csr_matrix) -> np.ndarray:
         """The content part of the item vectors of hashed feature rows."""
-        return (np.maximum(features @ self.w1 + self.b1, 0.0) @ self.w2).astype(np.float32)
+        vectors: np.ndarray = (np.maximum(features @ self.w1 + self.b1, 0.0) @ self.w2).astype(np.float32)
+        return vectors
 
     def user_vector(self, history: np.ndarray) -> np.ndarray:
         """A user's vector from the vectors of the items in their history (zero for none)."""
         if len(history) == 0:
             return np.zeros(self.p.shape[1], dtype=np.float32)
-        return (history.mean(axis=0) @ self.p).astype(np.float32)
+        vector: np.ndarray = (history.mean(axis=0) @ self.p).astype(np.float32)
+        return vector
 
     def save(self, storage: Storage, dir_uri: str) -> None:
         storage.makedirs(dir_uri)

@@ -54,6 +54,12 @@ class ModelNotReady(OryxError):
     http_status = 503
 
 
+class UnsupportedQuery(OryxError):
+    """The configured model cannot answer this kind of query (for example /similarity of a model without vectors)."""
+
+    http_status = 501
+
+
 class ReadOnly(OryxError):
     """A write was attempted on a read-only serving layer."""
 

@@ -17,7 +17,6 @@ from oryxpy.errors import ConfigError
 from oryxpy.identity import resolve_identity
 from serving.experiments.variants import KEY, variants_of
 
-CONF_DIR_KEY = "oryx.serving.experiment.variant-conf-dir"
 UPDATE_TOPIC_KEY = "oryx.update-topic.message.topic"
 VARIANT_LAYERS = ("batch", "speed")
 
@@ -27,16 +26,18 @@ def variant_configs(config: Config) -> dict[str, Config]:
     variants = variants_of(config)
     if not variants:
         return {}
-    if variants[0].update_topic != config[UPDATE_TOPIC_KEY]:
+    update_topic = config.settings.update_topic.message.topic
+    if variants[0].update_topic != update_topic:
         raise ConfigError(f"{KEY}: the control {variants[0].name!r} reads update topic {variants[0].update_topic!r}, "
                           f"but the main batch and speed layers publish to {UPDATE_TOPIC_KEY} = "
-                          f"{config[UPDATE_TOPIC_KEY]!r}; make them the same")
-    base_id = resolve_identity(config)["oryx.id"]
+                          f"{update_topic!r}; make them the same")
+    base_id = resolve_identity(config).settings.id
+    conf_dir = config.settings.serving.experiment.variant_conf_dir
     out = {}
     for variant in variants[1:]:
         overrides: dict[str, object] = {}
-        if config[CONF_DIR_KEY]:
-            path = Path(config[CONF_DIR_KEY]) / f"{variant.name}.toml"
+        if conf_dir:
+            path = Path(conf_dir) / f"{variant.name}.toml"
             if path.exists():
                 overrides.update(read_conf_file(path))
         overrides.setdefault("oryx.batch.storage.data-dir", f"{config.data_dir.rstrip('/')}-{variant.name}")

@@ -54,21 +54,23 @@ def _read(path: Path) -> str:
 
 def derived_identity(config: Config) -> str:
     """A stable identity for Kafka input: a hash of the brokers and the input topic's name."""
-    brokers = ",".join(sorted(b.strip() for b in str(config["oryx.input-topic.broker"]).split(",")))
-    digest = hashlib.sha256(f"{brokers}/{config['oryx.input-topic.message.topic']}".encode()).hexdigest()[:16]
+    input_topic = config.settings.input_topic
+    brokers = ",".join(sorted(b.strip() for b in input_topic.broker.split(",")))
+    digest = hashlib.sha256(f"{brokers}/{input_topic.message.topic}".encode()).hexdigest()[:16]
     return f"auto-{digest}"
 
 
 def resolve_identity(config: Config) -> Config:
     """``config`` with ``oryx.id`` set: as configured, else stable (see the module docstring); says which in the log."""
-    if config["oryx.id"]:
+    if config.settings.id:
         return config
-    if config["oryx.input-topic.broker"] == "embedded":
+    input_topic = config.settings.input_topic
+    if input_topic.broker == "embedded":
         identity = state_identity(config.state_dir)
         log.info("oryx.id is unset: using the state directory's identity %s (from %s)", identity,
                  config.state_dir / IDENTITY_FILE)
     else:
         identity = derived_identity(config)
         log.info("oryx.id is unset: using %s, derived from the input topic %s on %s; set oryx.id to choose one",
-                 identity, config["oryx.input-topic.message.topic"], config["oryx.input-topic.broker"])
+                 identity, input_topic.message.topic, input_topic.broker)
     return config.with_overrides({"oryx.id": identity}, "identity")

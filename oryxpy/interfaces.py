@@ -2,7 +2,8 @@
 
 The runners (batch, speed and serving layers) drive these; which class is used comes from config
 (``oryx.batch.update-class``, ``oryx.speed.model-manager-class``, ``oryx.serving.model-manager-class``), so
-another model that produces user and item vectors can replace ALS without touching the runners.
+another model can replace ALS without touching the runners. Everything a runner calls is declared here, typed; the
+optional parts have defaults, so a minimal model implements only the abstract methods.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar, Literal, Protocol
 
 import pyarrow as pa
 
@@ -23,9 +24,31 @@ from oryxpy.topics import KeyValue, TopicProducer
 #: Schema of stored input (a generation's data and the batch layer's new/past data): the topic message key and value.
 INPUT_SCHEMA = pa.schema([("key", pa.string()), ("value", pa.string())])
 
+#: What a speed manager's model allows: "none" (no model: input is dropped and counted), "loading" (below the load
+#: fraction: input waits in the topic) or "ready".
+ModelStatus = Literal["none", "loading", "ready"]
+
+
+class LoadingModel(Protocol):
+    """A model that may be partly loaded (a MODEL-REF or a MODEL whose UP messages are still arriving)."""
+
+    def fraction_loaded(self) -> float: ...
+
+
+def load_status(model: LoadingModel | None, min_fraction: float) -> ModelStatus:
+    """'none' before any model, 'loading' while less than ``min_fraction`` of it is loaded, else 'ready'."""
+    if model is None:
+        return "none"
+    return "loading" if model.fraction_loaded() < min_fraction else "ready"
+
 
 class BatchLayerUpdate(ABC):
     """Builds a model from all input and publishes it."""
+
+    #: True when :meth:`run_update` takes Spark DataFrames (key, value, gen) instead of Arrow tables (Spark engine).
+    takes_dataframes: ClassVar[bool] = False
+    #: Dotted path of the class the Spark engine runs instead of this one, or None to run this one there too.
+    spark_counterpart: ClassVar[str | None] = None
 
     @abstractmethod
     def run_update(
@@ -52,20 +75,62 @@ class SpeedModelManager(ABC):
     def build_updates(self, new_data: Sequence[str]) -> list[KeyValue]:
         """Turn input-topic values into update-topic (key, value) messages; [] when there is no model yet."""
 
+    def model_status(self) -> ModelStatus:
+        """Whether input can be turned into updates now (see :data:`ModelStatus`); the default is always "ready"."""
+        return "ready"
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
 
 
+class Rescorer(Protocol):
+    """Changes or filters the candidates of one query (Oryx's Rescorer); NaN from ``rescore`` excludes the ID."""
+
+    def rescore(self, id: str, score: float) -> float: ...  # noqa: A002
+
+    def is_filtered(self, id: str) -> bool: ...  # noqa: A002
+
+
+class RescorerProvider(Protocol):
+    """Gives the rescorer of each kind of query, or None (Oryx's RescorerProvider; serving.rescorer loads them)."""
+
+    def get_recommend_rescorer(self, user_ids: list[str], args: list[str]) -> Rescorer | None: ...
+
+    def get_recommend_to_anonymous_rescorer(self, item_ids: list[str], args: list[str]) -> Rescorer | None: ...
+
+    def get_most_popular_items_rescorer(self, args: list[str]) -> Rescorer | None: ...
+
+    def get_most_active_users_rescorer(self, args: list[str]) -> Rescorer | None: ...
+
+    def get_most_similar_items_rescorer(self, args: list[str]) -> Rescorer | None: ...
+
+
+class ServingModel(Protocol):
+    """What the serving core asks of any model; which queries it answers is declared by the protocols of
+    ``serving.models`` it satisfies (a query it cannot answer is a clear 501)."""
+
+    def fraction_loaded(self) -> float:
+        """How much of the announced model is loaded, 0 to 1 (queries wait for min-model-load-fraction)."""
+        ...
+
+
 class ServingModelManager(ABC):
     """Keeps the serving model up to date from the update topic."""
+
+    #: The rescorer provider the queries use (oryx.als.rescorer-provider-class), or None.
+    rescorer_provider: RescorerProvider | None = None
 
     @abstractmethod
     def consume(self, message: UpdateMessage) -> None:
         """Apply one update-topic message to the in-memory model."""
 
     @abstractmethod
-    def get_model(self) -> Any:
+    def get_model(self) -> ServingModel | None:
         """The current model, or None before the first MODEL."""
+
+    def is_ready(self) -> bool:
+        """Whether queries may be answered (the default: as soon as there is a model)."""
+        return self.get_model() is not None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

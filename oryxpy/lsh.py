@@ -88,7 +88,8 @@ class LocalitySensitiveHash:
         if self.num_hashes == 0:
             return np.zeros(len(matrix), dtype=np.int64)
         positive = (np.asarray(matrix, dtype=np.float64) @ self.hash_vectors.T) > 0
-        return positive.astype(np.int64) @ self._weights
+        buckets: np.ndarray = positive.astype(np.int64) @ self._weights
+        return buckets
 
     def candidate_indices(self, vector: np.ndarray) -> np.ndarray:
         """Buckets to scan for a query: all in order if every bucket is scanned, else main bucket XOR each mask by popcount."""

@@ -1,16 +1,24 @@
 """The vectors of a model directory: ``X/`` (users) and ``Y/`` (items) as Parquet files.
 
 Schema: ``id`` (string), ``vector`` (list<float32>), and for X an optional ``known`` (list<string>) holding the
-user's known items, so a consumer of MODEL-REF can load everything without the UP stream.
+user's known items, so a consumer of MODEL-REF can load everything without the UP stream. This module is the one
+reader of a MODEL-REF (:func:`open_model_ref`) for the speed and serving layers.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 
-from oryxpy.errors import InvalidInput
-from oryxpy.storage import Storage, join_uri
+from oryxpy.config import Config
+from oryxpy.errors import InvalidInput, StorageError
+from oryxpy.pmml import ALSModelInfo, pmml_to_als_model
+from oryxpy.storage import Storage, join_uri, storage_for
+
+log = logging.getLogger(__name__)
 
 PART_ROWS = 1_000_000
 
@@ -37,17 +45,78 @@ def write_vectors(storage: Storage, dir_uri: str, ids: list[str], matrix: np.nda
         storage.write_parquet(join_uri(dir_uri, f"part-{part:05d}.parquet"), table.slice(start, PART_ROWS))
 
 
-def read_vectors(storage: Storage, dir_uri: str) -> tuple[list[str], np.ndarray, list[list[str]] | None]:
-    """Read ``(ids, matrix n x k float32, known or None)`` from a vectors directory."""
+@dataclass(frozen=True)
+class VectorTable:
+    """One side's vectors as read: IDs as an Arrow string array, an n x k float32 matrix (possibly a read-only view of
+    Arrow memory) and, for X, the known items as an Arrow list<string> array (None when the files have none)."""
+
+    ids: pa.StringArray
+    matrix: np.ndarray
+    known: pa.ListArray | None
+
+    def id_list(self) -> list[str]:
+        return self.ids.to_pylist()  # type: ignore[no-any-return]
+
+    def known_lists(self) -> list[list[str]] | None:
+        return None if self.known is None else self.known.to_pylist()
+
+
+def read_vector_table(storage: Storage, dir_uri: str, features: int | None = None) -> VectorTable:
+    """Read a vectors directory (every ``*.parquet`` under it); ``features``, when given, must be the vectors' length."""
     table = storage.read_parquet(dir_uri)
     if "id" not in table.column_names or "vector" not in table.column_names:
         raise InvalidInput(f"{dir_uri} does not hold id/vector columns")
-    ids = table.column("id").to_pylist()
-    vectors = table.column("vector").combine_chunks()
-    flat = vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    ids = table.column("id").combine_chunks()
+    if not pa.types.is_string(ids.type):
+        ids = ids.cast(pa.string())
+    if ids.null_count:
+        raise InvalidInput(f"{dir_uri} holds a vector without an ID")
+    flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    flat = flat.astype(np.float32, copy=False)
     n = len(ids)
     k = len(flat) // n if n else 0
     if n and len(flat) != n * k:
         raise InvalidInput(f"{dir_uri} holds vectors of different lengths")
-    known = table.column("known").to_pylist() if "known" in table.column_names else None
-    return ids, flat.reshape(n, k), known
+    if n and features is not None and k != features:
+        raise InvalidInput(f"vectors under {dir_uri} have {k} features, the model says {features}")
+    known = table.column("known").combine_chunks() if "known" in table.column_names else None
+    return VectorTable(ids, flat.reshape(n, k), known)
+
+
+def read_vectors(storage: Storage, dir_uri: str) -> tuple[list[str], np.ndarray, list[list[str]] | None]:
+    """Read ``(ids, matrix n x k float32, known or None)`` from a vectors directory, as Python lists."""
+    table = read_vector_table(storage, dir_uri)
+    return table.id_list(), table.matrix, table.known_lists()
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a MODEL-REF points to: the model's PMML settings and where its X/ and Y/ vectors would be."""
+
+    info: ALSModelInfo
+    storage: Storage
+    model_dir: str
+
+    def side(self, name: str) -> VectorTable | None:
+        """The ``X`` or ``Y`` vectors beside model.pmml; None (logged) when there are no vector files there, so the
+        consumer waits for UP messages."""
+        dir_uri = join_uri(self.model_dir, self.info.x_path if name == "X" else self.info.y_path)
+        storage = self.storage
+        if not storage.is_dir(dir_uri) or not any(u.endswith(".parquet") for u in storage.list(dir_uri)):
+            log.info("No vector files under %s; waiting for UP messages", dir_uri)
+            return None
+        return read_vector_table(storage, dir_uri, self.info.features)
+
+
+def open_model_ref(uri: str, config: Config) -> ModelRef | None:
+    """Read the model.pmml a MODEL-REF names; None (with a warning) when it no longer exists or cannot be read."""
+    storage = storage_for(uri, config)
+    try:
+        if not storage.exists(uri):
+            log.warning("Unable to load model file at %s; ignoring", uri)
+            return None
+        info = pmml_to_als_model(storage.read_text(uri))
+    except StorageError as exc:
+        log.warning("Unable to load model file at %s (%s); ignoring", uri, exc)
+        return None
+    return ModelRef(info, storage, uri.rstrip("/").rsplit("/", 1)[0])

@@ -34,6 +34,8 @@ def split_ids(text: str) -> list[str]:
     """Inverse of :func:`join_ids`."""
     if not text.strip():
         return []
+    if not any(c in text for c in _NEEDS_QUOTES[1:]):  # no quoted ID (the usual case): much faster than the CSV reader
+        return [token for token in text.strip().split(" ") if token]
     reader = csv.reader(
         io.StringIO(text.strip()), delimiter=" ", quotechar='"', escapechar="\\", doublequote=False, skipinitialspace=True, strict=True
     )

@@ -78,14 +78,15 @@ class Supervisor:
         self.failure: str | None = None
 
     def api_url(self) -> str:
-        secure = self.config["oryx.serving.api.cert-file"] is not None
-        scheme, port = ("https", self.config["oryx.serving.api.secure-port"]) if secure else ("http", self.config["oryx.serving.api.port"])
-        path = "/" + self.config["oryx.serving.api.context-path"].strip("/")
-        return f"{scheme}://{self.config['oryx.serving.api.host']}:{port}{path.rstrip('/')}/"
+        api = self.config.settings.serving.api
+        host, port = self.serving_address()
+        scheme = "https" if api.cert_file is not None else "http"
+        path = "/" + api.context_path.strip("/")
+        return f"{scheme}://{host}:{port}{path.rstrip('/')}/"
 
     def serving_address(self) -> tuple[str, int]:
-        secure = self.config["oryx.serving.api.cert-file"] is not None
-        return self.config["oryx.serving.api.host"], int(self.config["oryx.serving.api.secure-port" if secure else "oryx.serving.api.port"])
+        api = self.config.settings.serving.api
+        return api.host, api.secure_port if api.cert_file is not None else api.port
 
     def run(self) -> None:
         """Run until a signal (returns) or until a layer keeps dying at start (raises OryxError)."""
@@ -162,7 +163,7 @@ def pin_input_positions(config: Config) -> None:
     A group without one starts at the latest input, so input accepted by serving before a layer's consumer had
     started would otherwise be skipped by that layer at the very first start.
     """
-    if config["oryx.input-topic.broker"] is None:
+    if not config.settings.input_topic.broker:
         return
     from oryxpy.topics import pin_group_start
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,9 +16,10 @@ from oryxpy.config import Config
 from oryxpy.errors import OryxError
 from oryxpy.interfaces import ServingModelManager, instantiate
 from oryxpy.topics import TopicProducer, open_producer
-from serving import metrics, security
+from serving import metrics, openapi, security
 from serving.formats import error_response
-from serving.routes import ROUTER_MODULES
+from serving.routes import KEY as RESOURCES_KEY
+from serving.routes import router_modules
 from serving.state import ServingState
 from serving.update_consumer import UpdateConsumer
 
@@ -30,7 +30,7 @@ MANAGER_KEY = "oryx.serving.model-manager-class"
 
 def context_prefix(config: Config) -> str:
     """The context path as a route prefix: '' for '/', else '/path' without a trailing slash."""
-    path = str(config["oryx.serving.api.context-path"] or "/").strip()
+    path = str(config.settings.serving.api.context_path or "/").strip()
     return "" if path.strip("/") == "" else "/" + path.strip("/")
 
 
@@ -50,7 +50,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def request_validation_error(request: Request, exc: Exception) -> Response:
     """A parameter FastAPI could not read: 400 naming it, in the same format as every other error."""
-    errors = getattr(exc, "errors", list)()
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors[:5])
     return error_response(request, 400, f"bad request ({where})" if where else "bad request")
 
@@ -67,10 +67,10 @@ def create_app(config: Config, manager: ServingModelManager | None = None, produ
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned_producer = None
-        if state.producer is None and not state.read_only and config["oryx.input-topic.broker"] is not None:
+        if state.producer is None and not state.read_only and config.settings.input_topic.broker is not None:
             state.producer = owned_producer = open_producer(config, "input")
         consumer = None
-        if consume_updates and config["oryx.update-topic.broker"] is not None:
+        if consume_updates and config.settings.update_topic.broker is not None:
             consumer = UpdateConsumer(config, state.manager)
             state.extras["update_consumer"] = consumer
             state.extras["update_lag"] = lambda: consumer.lag
@@ -95,8 +95,9 @@ def create_app(config: Config, manager: ServingModelManager | None = None, produ
     app.add_exception_handler(OryxError, oryx_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, request_validation_error)
-    for name in ROUTER_MODULES:
-        app.include_router(importlib.import_module(name).router, prefix=prefix)
+    for module in router_modules(str(config[RESOURCES_KEY])):
+        app.include_router(module.router, prefix=prefix)
+    openapi.install(app, authenticated=config.settings.serving.api.user_name is not None)
     security.install(app, config)
     metrics.install(app)
     return app

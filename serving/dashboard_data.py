@@ -68,7 +68,7 @@ def speed_lag(config: Config) -> dict[str, Any]:
     from oryxpy.topics import is_embedded, open_consumer
 
     group = config.group_id("SpeedLayer")
-    if config["oryx.input-topic.broker"] is None:
+    if not config.settings.input_topic.broker:
         return {"error": "no input topic"}
     if is_embedded(config, "input"):
         with open_consumer(config, "input", group, "latest") as consumer:
@@ -78,7 +78,7 @@ def speed_lag(config: Config) -> dict[str, Any]:
 
         from oryxpy.topics import topic_name
 
-        admin = KafkaAdminClient(bootstrap_servers=config["oryx.input-topic.broker"], request_timeout_ms=5000)
+        admin = KafkaAdminClient(bootstrap_servers=config.settings.input_topic.broker, request_timeout_ms=5000)
         try:
             committed = admin.list_consumer_group_offsets(group)
         finally:
@@ -98,6 +98,7 @@ def dashboard_data(state: Any) -> dict[str, Any]:
     traffic = extras.get("traffic")
     experiment = extras.get("experiment")
     layers = extras.get("layer_metrics")
+    model: dict[str, Any]
     try:
         model = model_stats(state)
     except Exception as exc:  # noqa: BLE001 - the model may be swapped while read
@@ -142,10 +143,11 @@ def install(app: Any, config: Config) -> None:
     from oryxpy.analytics.traffic import TrafficConsumer, TrafficStats
 
     state = app.state.oryx
-    urls = [u.strip() for u in str(config["oryx.serving.dashboard.layer-metrics-urls"] or "").split(",") if u.strip()]
+    dashboard = config.settings.serving.dashboard
+    urls = [u.strip() for u in (dashboard.layer_metrics_urls or "").split(",") if u.strip()]
     if urls:
         state.extras["layer_metrics"] = lambda: _cache("layers", lambda: scrape_layers(urls))
-    if not config["oryx.serving.dashboard.enabled"] or config["oryx.input-topic.broker"] is None:
+    if not dashboard.enabled or not config.settings.input_topic.broker:
         return
     stats = TrafficStats()
     state.extras["traffic"] = stats

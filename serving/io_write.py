@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from urllib.parse import unquote
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from oryxpy.errors import InvalidInput, NotFound, PartiallySent, ReadOnly
 from oryxpy.topics import TopicProducer, input_message_key
 from oryxpy.topics.embedded import EmbeddedProducer
+from serving.params import decode_segment, raw_segments
 from serving.state import ServingState
 
 SEND_CHUNK = 10000
@@ -29,24 +29,14 @@ def writable_producer(state: ServingState) -> TopicProducer:
     return state.producer
 
 
-def raw_segments(request: Request, decoded_tail: str, count: int) -> list[str]:
-    """The last ``count`` path segments, split on the raw path so that IDs may hold ``/`` sent as %2F.
-
-    ``decoded_tail`` is what the route matched after its fixed prefix; NotFound (404) when it is not made of
-    exactly ``count`` raw segments, InvalidInput (400) when a segment is not UTF-8 once percent-decoded.
-    """
-    raw = request.scope.get("raw_path") or request.url.path.encode("utf-8")
-    segments = raw.split(b"?", 1)[0].decode("latin-1").split("/")
-    for n in range(1, len(segments) + 1):
-        if "/".join(unquote(s, errors="replace") for s in segments[-n:]) != decoded_tail:
-            continue
-        if n != count:
-            break
-        try:
-            return [unquote(s, errors="strict") for s in segments[-n:]]
-        except UnicodeDecodeError:
-            raise InvalidInput(f"path /{decoded_tail} is not valid UTF-8 once percent-decoded") from None
-    raise NotFound(f"expected {count} path segments after the endpoint, got /{decoded_tail}")
+def id_segments(request: Request, count: int) -> list[str]:
+    """Exactly ``count`` decoded path segments after the endpoint, split on the raw path so that IDs may hold ``/``
+    sent as %2F (an empty one is kept, for the caller to name); NotFound (404) for another number of segments,
+    InvalidInput (400) for a segment that is not UTF-8 once percent-decoded."""
+    segments = raw_segments(request, keep_empty=True)
+    if len(segments) != count:
+        raise NotFound(f"expected {count} path segments after the endpoint, got {len(segments)} in {request.url.path}")
+    return [decode_segment(s) for s in segments]
 
 
 async def send_records(producer: TopicProducer, records: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ import uvicorn
 from oryxpy import compat
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError, OryxError
+from serving.app import context_prefix
 from serving.experiments.app import create_serving_app
 from serving.limits import server_limits
 
@@ -18,14 +19,15 @@ log = logging.getLogger(__name__)
 
 def server_config(config: Config) -> uvicorn.Config:
     """uvicorn settings from oryx.serving.api.*: HTTPS on secure-port when cert-file and key-file are set."""
-    cert, key = config["oryx.serving.api.cert-file"], config["oryx.serving.api.key-file"]
+    api = config.settings.serving.api
+    cert, key = api.cert_file, api.key_file
     if bool(cert) != bool(key):
         raise ConfigError("oryx.serving.api.cert-file and oryx.serving.api.key-file must be set together")
     secure = bool(cert)
     return uvicorn.Config(
         create_serving_app(config),  # the plain app, or an A/B test's (oryx.serving.experiment.variants)
-        host=config["oryx.serving.api.host"],
-        port=config["oryx.serving.api.secure-port" if secure else "oryx.serving.api.port"],
+        host=api.host,
+        port=api.secure_port if secure else api.port,
         ssl_certfile=cert if secure else None,
         ssl_keyfile=key if secure else None,
         lifespan="on",
@@ -38,7 +40,7 @@ def server_config(config: Config) -> uvicorn.Config:
 
 def limit_blas_threads(config: Config) -> None:
     """Cap BLAS threads process-wide: concurrent requests, not one request's matrix product, should use the cores."""
-    threads = int(config["oryx.serving.blas-threads"])
+    threads = config.settings.serving.blas_threads
     if threads > 0:
         threadpoolctl.threadpool_limits(threads, user_api="blas")
 
@@ -49,7 +51,7 @@ def run(config: Config) -> None:
     compat.warn_at_startup(config, "serving")
     uv = server_config(config)
     scheme = "https" if uv.ssl_certfile else "http"
-    log.info("serving layer on %s://%s:%d%s", scheme, uv.host, uv.port, uv.app.state.context_path)  # type: ignore[union-attr]
+    log.info("serving layer on %s://%s:%d%s", scheme, uv.host, uv.port, context_prefix(config) or "/")
     server = uvicorn.Server(uv)
     server.run()
     if not server.started:

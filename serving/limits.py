@@ -21,13 +21,13 @@ def server_limits(config: Config) -> dict[str, Any]:
     The head and body limits are set on :class:`GuardedHttpToolsProtocol` for this process (a class uvicorn can
     import by name, so a config holding it can be pickled for worker processes, which call this function too).
     """
-    GuardedHttpToolsProtocol.max_head_bytes = int(config["oryx.serving.api.max-header-bytes"])
-    GuardedHttpToolsProtocol.header_timeout_s = int(config["oryx.serving.api.header-timeout-ms"]) / 1000.0
-    GuardedHttpToolsProtocol.body_timeout_s = int(config["oryx.serving.api.body-timeout-ms"]) / 1000.0
+    GuardedHttpToolsProtocol.max_head_bytes = int(config.settings.serving.api.max_header_bytes)
+    GuardedHttpToolsProtocol.header_timeout_s = int(config.settings.serving.api.header_timeout_ms) / 1000.0
+    GuardedHttpToolsProtocol.body_timeout_s = int(config.settings.serving.api.body_timeout_ms) / 1000.0
     return {
         "http": GuardedHttpToolsProtocol,
-        "timeout_keep_alive": max(1, round(int(config["oryx.serving.api.keep-alive-timeout-ms"]) / 1000.0)),
-        "limit_concurrency": int(config["oryx.serving.api.max-connections"]),
+        "timeout_keep_alive": max(1, round(int(config.settings.serving.api.keep_alive_timeout_ms) / 1000.0)),
+        "limit_concurrency": int(config.settings.serving.api.max_connections),
     }
 
 

@@ -1,22 +1,36 @@
-"""Request parsing shared by the read endpoints: raw path segments (IDs may hold '/'), paging, flags, the ready model."""
+"""Request parsing shared by the endpoints: raw path segments (IDs may hold '/'), paging, flags, the ready model."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
 
 from fastapi import Depends, Query, Request
 
 from oryxpy.errors import InvalidInput, ModelNotReady, NotFound
+from oryxpy.interfaces import Rescorer, RescorerProvider
 from oryxpy.validation import parse_integer, parse_strength
-from serving.als.model import ALSServingModel
+from serving.models import Capability
 from serving.state import ServingState, get_state
 
 MAX_RESULTS = 100000
+ModelT = TypeVar("ModelT")
 
-HowMany = Annotated[str, Query(description="how many results (integer, 1 to 100000)")]
-Offset = Annotated[str, Query(description="how many top results to skip (integer, 0 to 100000)")]
-ConsiderKnown = Annotated[str, Query(description="true to allow the user's known items in the results")]
+
+def _integer(low: int, default: int) -> dict[str, Any]:
+    """The OpenAPI schema of an integer query parameter read by :func:`paging` (text at runtime, so that what is not
+    an integer gets Oryx's 400 text rather than a validation error)."""
+    return {"type": "integer", "minimum": low, "maximum": MAX_RESULTS, "default": default}
+
+
+HowMany = Annotated[str, Query(description="how many results (howMany + offset at most 100000)",
+                               json_schema_extra=_integer(1, 10))]
+HowManyOrZero = Annotated[str, Query(description="how many results, 0 for none (howMany + offset at most 100000)",
+                                     json_schema_extra=_integer(0, 10))]
+Offset = Annotated[str, Query(description="how many top results to skip", json_schema_extra=_integer(0, 0))]
+ConsiderKnown = Annotated[str, Query(description="true to allow the user's known items in the results (any other "
+                                                 "value is false)", json_schema_extra={"type": "boolean", "default": False})]
 RescorerParams = Annotated[list[str] | None, Query(description="arguments for the rescorer provider (repeatable)")]
 State = Annotated[ServingState, Depends(get_state)]
 
@@ -28,8 +42,12 @@ def _decode(raw: str) -> str:
         raise InvalidInput(f"path segment {raw!r} is not valid UTF-8 once percent-decoded") from None
 
 
-def raw_segments(request: Request) -> list[str]:
-    """The still percent-encoded path segments after the route's fixed prefix (so ``%2F`` stays inside its segment)."""
+def raw_segments(request: Request, keep_empty: bool = False) -> list[str]:
+    """The still percent-encoded path segments after the route's fixed prefix (so ``%2F`` stays inside its segment).
+
+    One trailing '/' is ignored, as JAX-RS does; another empty segment is NotFound ('/estimate//50' must not answer
+    for user 50) unless ``keep_empty`` (the write endpoints name the empty ID in a 400).
+    """
     raw = request.scope.get("raw_path") or request.url.path.encode("utf-8")
     path = raw.split(b"?", 1)[0].decode("latin-1")
     fixed_part = request.scope["route"].path.split("{", 1)[0].strip("/")
@@ -40,9 +58,14 @@ def raw_segments(request: Request) -> list[str]:
     segments = path.split("/")[fixed:]
     if segments and segments[-1] == "":  # one trailing '/' is ignored, as JAX-RS does
         segments.pop()
-    if "" in segments:  # '/estimate//50' must not answer for user 50
+    if "" in segments and not keep_empty:
         raise NotFound(f"empty path segment in {request.url.path}")
     return segments
+
+
+def decode_segment(raw: str) -> str:
+    """One raw path segment percent-decoded; InvalidInput (400) when it is not UTF-8."""
+    return _decode(raw)
 
 
 def path_ids(request: Request) -> list[str]:
@@ -98,16 +121,18 @@ def flag(text: str | None) -> bool:
     return text is not None and text.strip().lower() == "true"
 
 
-def ready_model(state: ServingState) -> ALSServingModel:
-    """The current model, or 503 saying why while there is none or it is loaded below min-model-load-fraction."""
+def ready_model(state: ServingState, capability: Capability[ModelT], endpoint: str) -> ModelT:
+    """The current model as ``capability`` (serving.models): 503 saying why while there is none or it is loaded below
+    min-model-load-fraction, 501 when the configured model cannot answer ``endpoint``."""
     reason = state.not_ready_reason()  # "no model yet; ...", "loading model: 37 %" (also while replaying updates)
     model = state.manager.get_model()
     if reason is not None or model is None:
         raise ModelNotReady(reason or "no model yet")
-    return model  # type: ignore[no-any-return]
+    return capability.of(model, endpoint)
 
 
-def rescorer_for(state: ServingState, kind: str, *args: Any) -> Any:
-    """The configured provider's ``get_<kind>_rescorer(*args)``, or None when no provider is configured."""
-    provider = getattr(state.manager, "rescorer_provider", None)
-    return None if provider is None else getattr(provider, f"get_{kind}_rescorer")(*args)
+def rescorer_for(state: ServingState, get: Callable[[RescorerProvider], Rescorer | None]) -> Rescorer | None:
+    """``get(provider)`` (e.g. ``lambda p: p.get_recommend_rescorer(users, args)``) of the configured rescorer
+    provider, or None when no provider is configured."""
+    provider = state.manager.rescorer_provider
+    return None if provider is None else get(provider)

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError
-from oryxpy.interfaces import load_class
+from oryxpy.interfaces import Rescorer, load_class
 
 KEY = "oryx.als.rescorer-provider-class"
 METHODS = ("get_recommend_rescorer", "get_recommend_to_anonymous_rescorer", "get_most_popular_items_rescorer",
            "get_most_active_users_rescorer", "get_most_similar_items_rescorer")
-
-
-class Rescorer(Protocol):
-    def rescore(self, id: str, score: float) -> float: ...  # noqa: A002
-
-    def is_filtered(self, id: str) -> bool: ...  # noqa: A002
 
 
 class RescorerProvider:
@@ -56,7 +50,7 @@ class MultiRescorer:
         flat: list[Any] = []
         for r in rescorers:
             flat.extend(r.rescorers if isinstance(r, MultiRescorer) else [r])
-        self.rescorers = flat
+        self.rescorers: list[Any] = flat
 
     def rescore(self, id: str, score: float) -> float:  # noqa: A002
         for r in self.rescorers:

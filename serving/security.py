@@ -156,11 +156,12 @@ def _same_target(uri: str, scope: Scope) -> bool:
 
 def install(app: FastAPI, config: Config) -> None:
     """Require HTTP authentication on every endpoint when oryx.serving.api.user-name and password are set."""
-    user, password = config["oryx.serving.api.user-name"], config["oryx.serving.api.password"]
+    api = config.settings.serving.api
+    user, password = api.user_name, api.password
     if user is None and password is None:
         return
     if user is None or password is None:
         missing = "oryx.serving.api.user-name" if user is None else "oryx.serving.api.password"
         raise ConfigError(f"{missing} must be set too: authentication needs both user-name and password")
-    allow_basic = config["oryx.serving.api.cert-file"] is not None
-    app.add_middleware(HttpAuthMiddleware, user=str(user), password=str(password), allow_basic=allow_basic)
+    allow_basic = api.cert_file is not None
+    app.add_middleware(HttpAuthMiddleware, user=user, password=password, allow_basic=allow_basic)

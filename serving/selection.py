@@ -55,6 +55,21 @@ def split_ids(name: str, values: Iterable[str] | None) -> list[str] | None:
     return ids
 
 
+#: up to this many IDs, numpy's isin is fastest; beyond it, isin on object arrays compares every pair (5 s for 1000
+#: IDs against 100 000 candidates, measured) where set lookups take tens of milliseconds
+ISIN_MAX = 16
+
+
+def members(ids: np.ndarray, id_set: Collection[str]) -> np.ndarray:
+    """Which of ``ids`` (a numpy object array) are in ``id_set``, as a bool array."""
+    if not id_set:
+        return np.zeros(len(ids), dtype=bool)
+    if len(id_set) <= ISIN_MAX:
+        return np.isin(ids, np.array(list(id_set), dtype=object))
+    lookup = id_set if isinstance(id_set, set | frozenset) else set(id_set)
+    return np.fromiter((i in lookup for i in ids), dtype=bool, count=len(ids))
+
+
 class ListFilter:
     """A rescorer that filters what the lists forbid and leaves scores alone (combined with others by MultiRescorer)."""
 
@@ -68,11 +83,9 @@ class ListFilter:
         return id in self.exclude or (self.include is not None and id not in self.include)
 
     def is_filtered_many(self, ids: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(ids), dtype=bool)
-        if self.exclude:
-            out |= np.isin(ids, np.array(list(self.exclude), dtype=object))
+        out = members(ids, self.exclude)
         if self.include is not None:
-            out |= ~np.isin(ids, np.array(list(self.include), dtype=object))
+            out |= ~members(ids, self.include)
         return out
 
 

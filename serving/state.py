@@ -26,7 +26,7 @@ class ServingState:
 
     @property
     def read_only(self) -> bool:
-        return bool(self.config["oryx.serving.api.read-only"])
+        return bool(self.config.settings.serving.api.read_only)
 
     def not_ready_reason(self) -> str | None:
         """Why queries cannot be answered yet, in words a user can act on; None when the model is ready.
@@ -44,13 +44,9 @@ class ServingState:
         model = self.manager.get_model()
         if model is None:
             return "no model yet; " + next_generation_text(self.config.state_dir)
-        is_ready = getattr(self.manager, "is_ready", None)
-        if is_ready is not None and not is_ready():
-            fraction = getattr(model, "fraction_loaded", None)
-            percent = f"{int(100 * fraction())} %" if callable(fraction) else "in progress"
-            return f"loading model: {percent}"
+        if not self.manager.is_ready():
+            return f"loading model: {int(100 * model.fraction_loaded())} %"
         return None
-
 
 
 def get_state(request: Request) -> ServingState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import overload
 
@@ -39,3 +40,15 @@ class InputBatch(Sequence[str]):
     def reject(self, index: int, error: Exception) -> None:
         """Report that record ``index`` is bad (it is skipped, logged with its offset and counted)."""
         self._on_reject(self.records[index], error)
+
+
+def rejecter(new_data: Sequence[str], log: logging.Logger) -> Callable[[int, Exception], None]:
+    """How a model manager reports bad record ``index`` of ``new_data``: the batch's own ``reject`` for an
+    InputBatch (offset logged, counted), else a warning on ``log`` (values handed over directly, as in tests)."""
+    if isinstance(new_data, InputBatch):
+        return new_data.reject
+
+    def log_reject(index: int, error: Exception) -> None:
+        log.warning("Skipping bad input record #%d of the batch: %s", index, error)
+
+    return log_reject

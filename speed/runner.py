@@ -14,7 +14,7 @@ from oryxpy.config import Config
 from oryxpy.errors import OryxError
 from oryxpy.interfaces import SpeedModelManager, instantiate
 from oryxpy.messages import MODEL, MODEL_REF, decode
-from oryxpy.topics import Record, TopicConsumer, TopicProducer, open_consumer, open_producer
+from oryxpy.topics import KeyValue, Record, TopicConsumer, TopicProducer, open_consumer, open_producer
 from speed.batch import InputBatch, where
 from speed.ratelimit import RateLimitedLog
 
@@ -56,11 +56,11 @@ class SpeedLayer:
     def __init__(self, config: Config, manager: SpeedModelManager | None = None):
         self.config = config
         self.manager = manager or instantiate(
-            config["oryx.speed.model-manager-class"], "oryx.speed.model-manager-class", config, SpeedModelManager)
+            config.settings.speed.model_manager_class, "oryx.speed.model-manager-class", config, SpeedModelManager)
         self.counters = SpeedCounters()
-        self._batch_size = int(config["oryx.speed.max-batch-size"])
-        self._batch_wait_s = int(config["oryx.speed.max-batch-wait-ms"]) / 1000.0
-        self._commit_interval_s = int(config["oryx.speed.commit-interval-ms"]) / 1000.0
+        self._batch_size = int(config.settings.speed.max_batch_size)
+        self._batch_wait_s = int(config.settings.speed.max_batch_wait_ms) / 1000.0
+        self._commit_interval_s = int(config.settings.speed.commit_interval_ms) / 1000.0
         self._group = config.group_id("SpeedLayer")
         self._stop = threading.Event()
         self._caught_up = threading.Event()
@@ -203,10 +203,6 @@ class SpeedLayer:
             consumer.close()
             producer.close()
 
-    def _model_status(self) -> str:
-        status = getattr(self.manager, "model_status", None)
-        return str(status()) if callable(status) else "ready"
-
     def _may_read_input(self) -> bool:
         """False (after a short wait) while the update topic is replayed or the model is loading: input waits."""
         if not self._caught_up.is_set():
@@ -216,7 +212,7 @@ class SpeedLayer:
             self._holding_log.event("A new model's messages are still arriving; input waits in the topic")
             self._stop.wait(_IDLE_POLL_S)
             return False
-        if self._model_status() == "loading":
+        if self.manager.model_status() == "loading":
             self._holding_log.event("Model is still loading; input waits in the topic")
             self._stop.wait(_IDLE_POLL_S)
             return False
@@ -235,18 +231,18 @@ class SpeedLayer:
 
     def _process(self, records: list[Record], producer: TopicProducer) -> bool:
         """Fold ``records`` in and publish the updates; False if the layer stopped while they waited for a model."""
-        status = self._model_status()
+        status = self.manager.model_status()
         while status == "loading" or not self._settled.is_set():  # a new model arrived since these were polled
             if self._stop.wait(_IDLE_POLL_S):
                 return False
-            status = self._model_status()
+            status = self.manager.model_status()
         self.counters.input_records += len(records)
         if status != "ready":  # "none": no model at all; the batch layer's first model is built from this input
             self.counters.input_without_model += len(records)
             self._no_model_log.event("No model ready (%s): dropped %d input records up to %s (counted as input_without_model)",
                                      status, len(records), where(records[-1]), count=len(records))
         else:
-            updates = []
+            updates: list[KeyValue] = []
             try:
                 updates = self.manager.build_updates(InputBatch(records, self._reject))
             except Exception:  # a bug or bad state must not stop the layer: log, count, go on

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from oryxpy.als.jit import njit_cached
+from oryxpy.als.solver import gram
 from oryxpy.errors import ModelFitError
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,8 @@ def _cholesky_solve(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
 
 
 @njit_cached(parallel=True, fastmath=True)
-def _solve_exact(order, indptr, indices, data, other, gram, target, lam, alpha, implicit):  # pragma: no cover - numba
+def _solve_exact(order: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, other: np.ndarray,  # pragma: no cover - numba
+                 gram: np.ndarray, target: np.ndarray, lam: float, alpha: float, implicit: bool) -> int:
     """Each row u of ``target``: the exact least-squares solution of MLlib's normal equations (Cholesky)."""
     n, k = target.shape
     failures = 0
@@ -116,7 +118,8 @@ def _solve_exact(order, indptr, indices, data, other, gram, target, lam, alpha, 
 
 
 @njit_cached(parallel=True, fastmath=True)
-def _solve_implicit_cg(order, indptr, indices, data, other, gram, target, lam, alpha, steps):  # pragma: no cover - numba
+def _solve_implicit_cg(order: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,  # pragma: no cover - numba
+                       other: np.ndarray, gram: np.ndarray, target: np.ndarray, lam: float, alpha: float, steps: int) -> None:
     """Each row u of ``target``: ``steps`` conjugate-gradient steps on the implicit normal equations, warm-started
     from the current row (the Hu-Koren-Volinsky form  (Y'Y + Y_u'(C_u - I)Y_u + lambda n_u I) x = Y_u' C_u p_u)."""
     n, k = target.shape
@@ -177,9 +180,9 @@ def _balanced_order(matrix: sp.csr_matrix) -> np.ndarray:
 
 def _half_step(matrix: sp.csr_matrix, other: np.ndarray, target: np.ndarray, params: ALSParams,
                order: np.ndarray | None = None) -> None:
-    gram = other.T @ other if params.implicit else np.zeros((other.shape[1],) * 2)
+    other_gram = gram(other) if params.implicit else np.zeros((other.shape[1],) * 2)
     order = _balanced_order(matrix) if order is None else order
-    args = (order, matrix.indptr, matrix.indices, matrix.data, other, gram, target, float(params.lambda_), float(params.alpha))
+    args = (order, matrix.indptr, matrix.indices, matrix.data, other, other_gram, target, float(params.lambda_), float(params.alpha))
     with _KERNEL_LOCK:
         if params.implicit and params.cg_steps > 0:
             _solve_implicit_cg(*args, int(params.cg_steps))

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -77,18 +77,20 @@ def concat(parts: list[Events]) -> Events:
 class ALSUpdate(MLUpdate):
     """Builds ALS models (features, lambda, alpha, epsilon) from all input; publishes MODEL then UP for Y then X."""
 
+    spark_counterpart: ClassVar[str | None] = "batch.spark.update.SparkALSUpdate"
+
     def __init__(self, config: Config):
         super().__init__(config)
-        self.implicit: bool = config["oryx.als.implicit"]
-        self.log_strength: bool = config["oryx.als.logStrength"]
-        self.iterations: int = config["oryx.als.iterations"]
-        self.cg_steps: int = config["oryx.als.cg-steps"]
-        self.decay_factor: float = config["oryx.als.decay.factor"]
-        self.zero_threshold: float = config["oryx.als.decay.zero-threshold"]
-        self.no_known_items: bool = config["oryx.als.no-known-items"]
-        self.publish_vectors: bool = config["oryx.batch.publish-vectors"]
-        self.seed = config["oryx.als.seed"]
-        self.strength_scale: str = config["oryx.als.strength-scale"]
+        self.implicit: bool = config.settings.als.implicit
+        self.log_strength: bool = config.settings.als.log_strength
+        self.iterations: int = config.settings.als.iterations
+        self.cg_steps: int = config.settings.als.cg_steps
+        self.decay_factor: float = config.settings.als.decay.factor
+        self.zero_threshold: float = config.settings.als.decay.zero_threshold
+        self.no_known_items: bool = config.settings.als.no_known_items
+        self.publish_vectors: bool = config.settings.batch.publish_vectors
+        self.seed = config.settings.als.seed
+        self.strength_scale: str = config.settings.als.strength_scale
         if self.metric == ("rmse" if self.implicit else "auc"):
             raise ConfigError(f"oryx.ml.eval.metric = {self.metric!r} needs oryx.als.implicit = {str(not self.implicit).lower()}")
         self._models: dict[str, BuiltModel] = {}
@@ -100,7 +102,7 @@ class ALSUpdate(MLUpdate):
         alpha = from_config(self.config, "oryx.als.hyperparams.alpha", integer=False, log_scale=True)
         if not self.implicit:  # explicit ALS has no confidence: alpha is not searched (one value, unused)
             alpha = HyperParam(alpha.name, False, (alpha.centre(),))
-        params = [from_config(self.config, "oryx.als.hyperparams.features", integer=True),
+        params = [from_config(self.config, "oryx.als.hyperparams.features", integer=True, log_scale=True),
                   from_config(self.config, "oryx.als.hyperparams.lambda", integer=False, log_scale=True), alpha]
         if self.log_strength:
             params.append(from_config(self.config, "oryx.als.hyperparams.epsilon", integer=False, log_scale=True))

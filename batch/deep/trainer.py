@@ -46,18 +46,21 @@ class TrainedTowers:
 
     def item_vectors(self, features: sp.csr_matrix) -> np.ndarray:
         """Every item's vector: content part plus ID embedding."""
-        return self.tower.content_vectors(features) + self.item_embedding
+        vectors: np.ndarray = self.tower.content_vectors(features) + self.item_embedding
+        return vectors
 
     def user_vectors(self, history: sp.csr_matrix, y: np.ndarray) -> np.ndarray:
         """Each training user's vector: own embedding + mean of their history's item vectors, projected."""
-        return user_vectors(self.tower, history, y) + self.user_embedding
+        vectors: np.ndarray = user_vectors(self.tower, history, y) + self.user_embedding
+        return vectors
 
 
 def user_vectors(tower: ItemTower, history: sp.csr_matrix, y: np.ndarray) -> np.ndarray:
     """mean(y of each row's items) P for every row of a users x items 0/1 matrix."""
     counts = np.asarray(history.sum(axis=1)).ravel()
     mean = (history @ y) / np.maximum(counts, 1)[:, None]
-    return (mean @ tower.p).astype(np.float32)
+    vectors: np.ndarray = (mean @ tower.p).astype(np.float32)
+    return vectors
 
 
 class _Adam:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from batch.als.data import build_ratings
 from batch.als.update import ALSData, ALSUpdate, BuiltModel
+from batch.deep.model_format import EMBEDDING_DIR, KNOWN_ITEMS, MODEL_TYPE, TOWER_DIR, USER_EMBEDDING_DIR
 from batch.deep.trainer import TowerParams, train_two_tower, user_vectors
-from batch.mlupdate import MODEL_FILE, Candidate
+from batch.mlupdate import MODEL_FILE
 from batch.search import HyperParam, from_config
 from oryxpy.config import Config
 from oryxpy.content import ItemContent, hashed_features, is_content_record, parse_content_record
@@ -30,10 +31,6 @@ from oryxpy.storage import Storage, join_uri, storage_for
 
 log = logging.getLogger(__name__)
 
-MODEL_TYPE = "two-tower"
-TOWER_DIR = "tower"
-EMBEDDING_DIR = "E"
-USER_EMBEDDING_DIR = "U"
 MAX_LOGGED_BAD = 20
 
 
@@ -86,6 +83,8 @@ def history_matrix(users: list[str], lists: list[list[str]], item_index: dict[st
 class TwoTowerUpdate(ALSUpdate):
     """Builds two-tower models (features, learning-rate, l2, id-dropout searched) and publishes them like ALS."""
 
+    spark_counterpart: ClassVar[str | None] = None  # not ALSUpdate's: the Spark engine runs this class on collected input
+
     def __init__(self, config: Config):
         super().__init__(config)
         if self.metric == "rmse":
@@ -117,7 +116,8 @@ class TwoTowerUpdate(ALSUpdate):
                            float(hyperparams["id-dropout"]), self.epochs, self.batch_size, self.negatives, self.hidden,
                            self.user_embedding, self.seed)
 
-    def build_model(self, data: DeepData, hyperparams: dict[str, Any], candidate_uri: str) -> None:
+    def build_model(self, data: ALSData, hyperparams: dict[str, Any], candidate_uri: str) -> None:
+        assert isinstance(data, DeepData), "prepare() made it"
         ratings = build_ratings(self._weighted(data.train, data), True, self.log_strength, 1e-5)
         if ratings.matrix.nnz == 0:
             log.warning("no training data left after aggregation; no model")
@@ -153,7 +153,8 @@ class TwoTowerUpdate(ALSUpdate):
             write_vectors(storage, join_uri(candidate_uri, USER_EMBEDDING_DIR), ratings.user_ids, trained.user_embedding)
         extra = {"modelType": MODEL_TYPE, "towerPath": f"{TOWER_DIR}/", "embeddingPath": f"{EMBEDDING_DIR}/",
                  "hashBuckets": str(self.buckets), "hidden": str(self.hidden),
-                 "learningRate": repr(params.learning_rate), "l2": repr(params.l2), "idDropout": repr(params.id_dropout)}
+                 "learningRate": repr(params.learning_rate), "l2": repr(params.l2), "idDropout": repr(params.id_dropout),
+                 KNOWN_ITEMS: "false" if self.no_known_items else "true"}
         if params.user_embedding:
             extra["userEmbeddingPath"] = f"{USER_EMBEDDING_DIR}/"
         info = ALSModelInfo(params.features, True, users, item_ids, extra=extra)
@@ -163,11 +164,9 @@ class TwoTowerUpdate(ALSUpdate):
         with self._lock:
             self._models[candidate_uri] = model
 
-    def _promote(self, storage: Storage, model_dir: str, best: Candidate, candidates: list[Candidate]) -> str:
-        """Promote as ALS does, then record the final directory's URI in the PMML for the speed layer."""
-        final_uri = super()._promote(storage, model_dir, best, candidates)
+    def model_promoted(self, storage: Storage, final_uri: str) -> None:
+        """Record the final directory's URI in the PMML: the speed layer loads the tower weights from there."""
         pmml_uri = join_uri(final_uri, MODEL_FILE)
         info = pmml_to_als_model(storage.read_text(pmml_uri))
         info.extra["modelDir"] = storage.qualify(final_uri)
         storage.write_text(pmml_uri, als_model_to_pmml(info))
-        return final_uri

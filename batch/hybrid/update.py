@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from batch.als.update import ALSUpdate, BuiltModel
+from batch.als.update import ALSData, ALSUpdate, BuiltModel
 from batch.deep.hybrid import concat_models
 from batch.deep.update import DeepData, TwoTowerUpdate
-from batch.mlupdate import MODEL_FILE, Candidate
+from batch.mlupdate import MODEL_FILE
 from batch.search import HyperParam, from_config
 from oryxpy.modelfiles import read_vectors, write_vectors
 from oryxpy.pmml import ALSModelInfo, als_model_to_pmml
@@ -50,7 +50,8 @@ class HybridUpdate(TwoTowerUpdate):
         return [*ALSUpdate.hyperparams(self), from_config(self.config, "oryx.hybrid.hyperparams.tower-features", integer=True),
                 *tower, from_config(self.config, "oryx.hybrid.hyperparams.weight", integer=False)]
 
-    def build_model(self, data: DeepData, hyperparams: dict[str, Any], candidate_uri: str) -> None:
+    def build_model(self, data: ALSData, hyperparams: dict[str, Any], candidate_uri: str) -> None:
+        assert isinstance(data, DeepData), "prepare() made it"
         storage = storage_for(candidate_uri, self.config)
         als_uri, tower_uri = join_uri(candidate_uri, ALS_PART), join_uri(candidate_uri, TOWER_PART)
         tower_params = {**hyperparams, "features": hyperparams["tower-features"]}
@@ -99,6 +100,5 @@ class HybridUpdate(TwoTowerUpdate):
         log.info("hybrid: %d users, %d items, %s features, ALS weight %.2f", len(users), len(items),
                  info.extra["hybridFeatures"], weight)
 
-    def _promote(self, storage: Storage, model_dir: str, best: Candidate, candidates: list[Candidate]) -> str:
-        """Promoted as ALS models are (no two-tower extensions: the ALS speed manager serves the blend)."""
-        return ALSUpdate._promote(self, storage, model_dir, best, candidates)
+    def model_promoted(self, storage: Storage, final_uri: str) -> None:
+        """Nothing to add: a blend is a plain ALS model (no two-tower extensions; the ALS speed manager serves it)."""

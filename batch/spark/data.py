@@ -84,7 +84,9 @@ def strength_scale(ratings: DataFrame, mode: str, implicit: bool, log_strength: 
     if mode == "none" or not implicit:
         return configured
     positive = ratings.where(~F.isnan("value") & (F.col("value") > 0) & (F.abs("value") < F.lit(float("inf"))))
-    count, quantiles = positive.agg(F.count("*"), F.percentile("value", [0.5, 0.99])).first()
+    summary = positive.agg(F.count("*"), F.percentile("value", [0.5, 0.99])).first()
+    assert summary is not None  # a global aggregate has one row
+    count, quantiles = summary
     if not count:
         return configured
     median, p99 = float(quantiles[0]), float(quantiles[1])
@@ -92,7 +94,8 @@ def strength_scale(ratings: DataFrame, mode: str, implicit: bool, log_strength: 
     if heavy:
         log_strength, epsilon = True, median
     transformed = F.log1p(F.col("value") / F.lit(epsilon)) if log_strength else F.col("value")
-    mean = positive.agg(F.avg(transformed)).first()[0]
+    mean_row = positive.agg(F.avg(transformed)).first()
+    mean = mean_row[0] if mean_row is not None else None
     if mean is None or not mean > 0 or not math.isfinite(mean):
         return StrengthScale(log_strength, epsilon, 1.0, "strengths as configured (no usable mean)")
     how = (f"heavy-tailed strengths (99th percentile > {HEAVY_TAIL:g} x median {median:g}): log strength, "

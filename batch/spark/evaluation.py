@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from pyspark.ml.recommendation import ALSModel
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, Row, Window
 from pyspark.sql import functions as F
 
 #: Extra negatives drawn per positive before those the user has are dropped (rejection sampling).
@@ -18,6 +18,14 @@ OVERSAMPLE = 2
 MIN_NEGATIVES = 100
 #: At most this many trained-on items are skipped in a user's top k (more would make every user's list that long).
 MAX_EXCLUDED = 5_000
+
+
+def _aggregate(frame: DataFrame, *columns: Column) -> Row:
+    """The one row of a global aggregate."""
+    row = frame.agg(*columns).first()
+    if row is None:
+        raise AssertionError("a global aggregate returned no row")
+    return row
 
 
 def dot(left: str, right: str) -> Column:
@@ -49,13 +57,13 @@ def mean_auc(pairs: DataFrame, x: DataFrame, y: DataFrame, seed: int | None) -> 
     neg = _scored(negatives, x, y).groupBy("u").agg(F.collect_list("score").alias("neg"))
     wins = F.expr("aggregate(pos, 0L, (s, p) -> s + size(filter(neg, n -> p > n)))")
     per_user = pos.join(neg, "u").select((wins / (F.size("pos") * F.size("neg"))).alias("auc"))
-    value = per_user.agg(F.avg("auc")).first()[0]
+    value = _aggregate(per_user, F.avg("auc"))[0]
     return math.nan if value is None else float(value)
 
 
 def rmse(pairs: DataFrame, x: DataFrame, y: DataFrame) -> float:
     """Root mean squared error of the dot-product predictions; NaN for no pairs."""
-    value = _scored(pairs, x, y).agg(F.sqrt(F.avg((F.col("score") - F.col("value")) ** 2))).first()[0]
+    value = _aggregate(_scored(pairs, x, y), F.sqrt(F.avg((F.col("score") - F.col("value")) ** 2)))[0]
     return math.nan if value is None else float(value)
 
 
@@ -63,7 +71,7 @@ def top_k(model: ALSModel, users: DataFrame, exclude: DataFrame, k: int) -> Data
     """(u, rank, i): each given user's k best items (rank 0 first) that are not in ``exclude``; MLlib's blocked
     recommendForUserSubset asks for k plus the most excluded items any of these users has."""
     excluded = exclude.join(users, "u", "left_semi")
-    most = excluded.groupBy("u").count().agg(F.max("count")).first()[0] or 0
+    most = _aggregate(excluded.groupBy("u").count(), F.max("count"))[0] or 0
     asked = k + min(int(most), MAX_EXCLUDED)
     recs = model.recommendForUserSubset(users, asked)
     exploded = recs.select("u", F.posexplode("recommendations").alias("pos", "rec")).select(
@@ -90,7 +98,7 @@ def ranking_metrics(model: ALSModel, relevant: DataFrame, exclude: DataFrame, it
         F.sum(F.col("hit") * F.col("cum") / (F.col("rank") + 1)).alias("ap"))
     per_user = counts.join(per_user, "u", "left").fillna(0, ["dcg", "hits", "ap"])
     ideal = F.expr(f"aggregate(sequence(1, least(n_rel, {shown})), cast(0 AS double), (s, j) -> s + 1 / log2(j + 1))")
-    row = per_user.agg(
-        F.avg(F.col("dcg") / ideal), F.avg(F.col("hits") / F.lit(k)), F.avg(F.col("hits") / F.col("n_rel")),
-        F.avg(F.col("ap") / F.least(F.col("n_rel"), F.lit(k)))).first()
+    row = _aggregate(
+        per_user, F.avg(F.col("dcg") / ideal), F.avg(F.col("hits") / F.lit(k)), F.avg(F.col("hits") / F.col("n_rel")),
+        F.avg(F.col("ap") / F.least(F.col("n_rel"), F.lit(k))))
     return {name: float(value) for name, value in zip(names, row, strict=True)}

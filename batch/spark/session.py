@@ -25,13 +25,13 @@ def is_local_master(master: str) -> bool:
 
 def kafka_jars(config: Config) -> list[str]:
     """The connector jars fetched by scripts/fetch-spark-kafka.sh, or [] when the folder holds none."""
-    folder = Path(config["oryx.batch.spark.kafka-jars-dir"] or DEFAULT_JARS_DIR)
+    folder = Path(config.settings.batch.spark.kafka_jars_dir or DEFAULT_JARS_DIR)
     return sorted(str(p) for p in folder.glob("*.jar")) if folder.is_dir() else []
 
 
 def extra_conf(config: Config) -> dict[str, str]:
     """``oryx.batch.spark.config``: 'key=value,key=value'."""
-    text = config["oryx.batch.spark.config"]
+    text = config.settings.batch.spark.config
     result: dict[str, str] = {}
     for item in (text or "").split(","):
         if not item.strip():
@@ -45,17 +45,17 @@ def extra_conf(config: Config) -> dict[str, str]:
 
 def spark_conf(config: Config) -> dict[str, str]:
     """Every Spark setting the batch job runs with."""
-    master = config["oryx.batch.streaming.master"]
-    dynamic = config["oryx.batch.streaming.dynamic-allocation"]
+    master = config.settings.batch.streaming.master
+    dynamic = config.settings.batch.streaming.dynamic_allocation
     conf = {
         "spark.master": master,
-        "spark.submit.deployMode": config["oryx.batch.streaming.deploy-mode"],
-        "spark.app.name": f"OryxBatchLayer-{config['oryx.id'] or 'oryxpy'}",
-        "spark.driver.memory": config["oryx.batch.streaming.driver-memory"],
-        "spark.executor.memory": config["oryx.batch.streaming.executor-memory"],
-        "spark.executor.cores": str(config["oryx.batch.streaming.executor-cores"]),
+        "spark.submit.deployMode": config.settings.batch.streaming.deploy_mode,
+        "spark.app.name": f"OryxBatchLayer-{config.settings.id or 'oryxpy'}",
+        "spark.driver.memory": config.settings.batch.streaming.driver_memory,
+        "spark.executor.memory": config.settings.batch.streaming.executor_memory,
+        "spark.executor.cores": str(config.settings.batch.streaming.executor_cores),
         "spark.dynamicAllocation.enabled": str(dynamic).lower(),
-        "spark.ui.port": str(config["oryx.batch.ui.port"]),
+        "spark.ui.port": str(config.settings.batch.ui.port),
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
         # a broadcast join builds its table on the driver: with models larger than the driver, shuffle joins only
@@ -64,7 +64,7 @@ def spark_conf(config: Config) -> dict[str, str]:
     if dynamic:
         conf["spark.dynamicAllocation.shuffleTracking.enabled"] = "true"
     else:
-        conf["spark.executor.instances"] = str(config["oryx.batch.streaming.num-executors"])
+        conf["spark.executor.instances"] = str(config.settings.batch.streaming.num_executors)
     if is_local_master(master):
         conf["spark.pyspark.python"] = sys.executable  # the driver's environment has oryxpy and its dependencies
     jars = kafka_jars(config)

@@ -64,12 +64,12 @@ def spark_submit_command(config: Config, work_dir: Path, job: Path = JOB) -> lis
     for key, value in conf.items():
         command += ["--conf", f"{key}={value}"]
     config_file = write_config(config, work_dir / CONFIG_FILE)
-    if is_local_master(config["oryx.batch.streaming.master"]):
+    if is_local_master(config.settings.batch.streaming.master):
         return command + [str(job), "--config-json", str(config_file)]
     # the driver may run elsewhere (cluster deploy mode): ship the code and the config; oryxpy's dependencies
     # (numpy, scipy, pyarrow, numba, kafka-python, hdfs) must be installed on the cluster's Python
     command += ["--py-files", str(package_zip(work_dir)), "--files", str(config_file)]
-    return command + [str(job), "--config-json", CONFIG_FILE if config["oryx.batch.streaming.deploy-mode"] == "cluster" else str(config_file)]
+    return command + [str(job), "--config-json", CONFIG_FILE if config.settings.batch.streaming.deploy_mode == "cluster" else str(config_file)]
 
 
 def prepare_submit(config: Config, out_dir: str | Path) -> list[str]:

@@ -1,5 +1,6 @@
-"""ALSUpdate on Spark: everything after the input runs on the executors (split, ALS, evaluation, known items, X/ and Y/,
-UP messages). The driver holds counts, hyper-parameters, metrics and the ID lists that the PMML file carries."""
+"""ALSUpdate on Spark: everything after the input runs on the executors (split, ALS, evaluation, known items, the ID
+indices, X/ and Y/, UP messages). The driver holds counts, hyper-parameters and metrics; model.pmml's ID lists are
+streamed from the executors into the file one partition at a time (batch.spark.ids)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.ml.feature import IndexToString, StringIndexer, StringIndexerModel
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -20,11 +20,13 @@ from batch.als.update import RANK_K, ALSUpdate
 from batch.mlupdate import MODEL_FILE
 from batch.spark import data as sdata
 from batch.spark import evaluation
+from batch.spark.ids import IndexedIds, file_length, index_ids, write_pmml
 from batch.spark.split import split_new
 from batch.spark.vectors import publish_vectors, write_vectors
 from oryxpy.config import Config
-from oryxpy.pmml import ALSModelInfo, als_model_to_pmml
-from oryxpy.storage import join_uri, storage_for
+from oryxpy.messages import MODEL, MODEL_REF
+from oryxpy.pmml import ALSModelInfo
+from oryxpy.storage import Storage, join_uri
 from oryxpy.topics import TopicProducer
 
 log = logging.getLogger(__name__)
@@ -57,24 +59,33 @@ class SparkALSData:
 
 @dataclass
 class SparkModel:
-    """A candidate kept for its evaluation: the fitted model and index, and the trained-on pairs (u, i, value)."""
+    """A candidate kept for its evaluation: the fitted model, its ID indices, and the trained-on pairs (u, i, value)."""
 
     model: ALSModel
-    indexer: StringIndexerModel
+    users: IndexedIds  # (user, u)
+    items: IndexedIds  # (item, i)
     rows: DataFrame
-    items: int
     epsilon: float
     log_strength: bool
 
+    def unpersist(self) -> None:
+        self.rows.unpersist()
+        self.users.unpersist()
+        self.items.unpersist()
+
 
 class SparkALSUpdate(ALSUpdate):
-    """The ALS batch update run on Spark; takes the generation's input as DataFrames (key, value, gen)."""
+    """The ALS batch update run on Spark; takes the generation's input as DataFrames (key, value, gen).
+
+    Its data is a SparkALSData where ALSUpdate's is an ALSData: the methods that take it are marked as overrides
+    with another argument type (``type: ignore[override]``); MLUpdate's flow passes back what prepare_tables made.
+    """
 
     takes_dataframes = True
 
     def __init__(self, config: Config):
         super().__init__(config)
-        self.blocks: int | None = config["oryx.batch.spark.als-blocks"]
+        self.blocks: int | None = config.settings.batch.spark.als_blocks
         self._data: SparkALSData | None = None
         self._spark_models: dict[str, SparkModel] = {}
         self._known_lock = threading.Lock()
@@ -110,7 +121,7 @@ class SparkALSUpdate(ALSUpdate):
         weighted = sdata.decay_and_threshold(events, self.decay_factor, self.zero_threshold, timestamp_ms)
         return sdata.aggregate(weighted, self.implicit).cache()
 
-    def refit_data(self, data: SparkALSData) -> SparkALSData | None:
+    def refit_data(self, data: SparkALSData) -> SparkALSData | None:  # type: ignore[override]
         """All data as the train part, for the published model built with the chosen hyper-parameters."""
         if not isinstance(data, SparkALSData) or data.test is None:
             return None
@@ -118,7 +129,7 @@ class SparkALSUpdate(ALSUpdate):
         data.cached.append(train)
         return dataclasses.replace(data, train=train, test=None, test_count=0, scale=None)
 
-    def split_note(self, data: SparkALSData) -> str:
+    def split_note(self, data: SparkALSData) -> str:  # type: ignore[override]
         return getattr(data, "note", "")
 
     def _scale(self, data: SparkALSData, epsilon: float) -> StrengthScale:
@@ -130,41 +141,43 @@ class SparkALSUpdate(ALSUpdate):
                 data.scale = (epsilon, scale)
             return data.scale[1]
 
-    def has_test_data(self, data: SparkALSData) -> bool:
+    def has_test_data(self, data: SparkALSData) -> bool:  # type: ignore[override]
         return data.test is not None and data.test_count > 0
 
-    def build_model(self, data: SparkALSData, hyperparams: dict[str, Any], candidate_uri: str) -> None:
+    def build_model(self, data: SparkALSData, hyperparams: dict[str, Any], candidate_uri: str) -> None:  # type: ignore[override]
         scale = self._scale(data, float(hyperparams.get("epsilon", 1e-5)))  # epsilon is searched only with logStrength
         epsilon = scale.epsilon
         ratings = sdata.log_strength(data.train, epsilon) if scale.log_strength else data.train
-        indexer = StringIndexer(inputCols=["user", "item"], outputCols=["u", "i"], stringOrderType="alphabetAsc").fit(ratings)
-        user_ids, item_ids = (list(labels) for labels in indexer.labelsArray)  # the PMML's XIDs and YIDs
-        if not user_ids:
+        users, items = index_ids(ratings, "user", "u"), index_ids(ratings, "item", "i")
+        if users.count == 0:
+            users.unpersist()
+            items.unpersist()
             log.warning("no training data left after aggregation; no model")
             return
         params = ALSParams(int(hyperparams["features"]), float(hyperparams["lambda"]),
                            float(hyperparams["alpha"]) / scale.alpha_divisor, self.implicit, self.iterations, self.seed,
                            self.cg_steps)
-        rows = indexer.transform(ratings).select(F.col("u").cast("int").alias("u"), F.col("i").cast("int").alias("i"), "value").cache()
+        rows = (ratings.join(users.frame, "user").join(items.frame, "item").select("u", "i", "value")).cache()
         model = self._als(params).fit(rows)
-        self._write_factors(data, model, user_ids, item_ids, candidate_uri)
-        info = ALSModelInfo(params.features, self.implicit, user_ids, item_ids, params.lambda_, params.alpha,
-                            scale.log_strength, epsilon if scale.log_strength else None)
-        storage_for(candidate_uri, self.config).write_text(join_uri(candidate_uri, MODEL_FILE), als_model_to_pmml(info))
+        self._write_factors(data, model, users, items, candidate_uri)
+        info = ALSModelInfo(params.features, self.implicit, [], [], params.lambda_, params.alpha, scale.log_strength,
+                            epsilon if scale.log_strength else None)
+        write_pmml(data.spark, join_uri(candidate_uri, MODEL_FILE), info, users, items)
         with self._lock:
-            self._spark_models[candidate_uri] = SparkModel(model, indexer, rows, len(item_ids), epsilon, scale.log_strength)
+            self._spark_models[candidate_uri] = SparkModel(model, users, items, rows, epsilon, scale.log_strength)
 
-    def _write_factors(self, data: SparkALSData, model: ALSModel, user_ids: list[str], item_ids: list[str], uri: str) -> None:
-        users = IndexToString(inputCol="id", outputCol="user", labels=user_ids).transform(model.userFactors)
-        x = users.select(F.col("user").alias("id"), F.col("features").alias("vector"))
+    def _write_factors(self, data: SparkALSData, model: ALSModel, users: IndexedIds, items: IndexedIds, uri: str) -> None:
+        x = model.userFactors.join(users.frame.withColumnRenamed("u", "id"), "id").select(
+            F.col("user").alias("id"), F.col("features").alias("vector"))
         if not self.no_known_items:
             with self._known_lock:  # candidates are built in threads; the known items are computed once
                 known = data.known()
             x = x.join(known.withColumnRenamed("user", "id"), "id", "left").select(
                 "id", "vector", F.coalesce("known", F.array().cast("array<string>")).alias("known"))
         write_vectors(x, join_uri(uri, "X"))
-        items = IndexToString(inputCol="id", outputCol="item", labels=item_ids).transform(model.itemFactors)
-        write_vectors(items.select(F.col("item").alias("id"), F.col("features").alias("vector")), join_uri(uri, "Y"))
+        y = model.itemFactors.join(items.frame.withColumnRenamed("i", "id"), "id").select(
+            F.col("item").alias("id"), F.col("features").alias("vector"))
+        write_vectors(y, join_uri(uri, "Y"))
 
     def _als(self, params: ALSParams) -> ALS:
         als = ALS(rank=params.features, maxIter=params.iterations, regParam=params.lambda_, implicitPrefs=params.implicit,
@@ -175,7 +188,7 @@ class SparkALSUpdate(ALSUpdate):
             als.setNumUserBlocks(self.blocks).setNumItemBlocks(self.blocks)
         return als
 
-    def evaluate(self, data: SparkALSData, candidate_uri: str) -> dict[str, float]:
+    def evaluate(self, data: SparkALSData, candidate_uri: str) -> dict[str, float]:  # type: ignore[override]
         """The local engine's metrics (AUC or RMSE, then nDCG, precision, recall, MAP at 10) as DataFrame operations."""
         built = self._spark_models[candidate_uri]
         assert data.test is not None
@@ -183,8 +196,8 @@ class SparkALSUpdate(ALSUpdate):
                                                          data.timestamp_ms), self.implicit)
         if built.log_strength:
             test = test.withColumn("value", F.log1p(F.col("value") / F.lit(built.epsilon)))
-        indexed = built.indexer.setHandleInvalid("skip").transform(test)  # only pairs the model knows both sides of
-        pairs = indexed.select(F.col("u").cast("int").alias("u"), F.col("i").cast("int").alias("i"), "value").cache()
+        # only the pairs the model knows both sides of
+        pairs = test.join(built.users.frame, "user").join(built.items.frame, "item").select("u", "i", "value").cache()
         try:
             x = built.model.userFactors.select(F.col("id").alias("u"), F.col("features").alias("x"))
             y = built.model.itemFactors.select(F.col("id").alias("i"), F.col("features").alias("y"))
@@ -196,7 +209,7 @@ class SparkALSUpdate(ALSUpdate):
                 metrics["rmse"] = evaluation.rmse(pairs, x, y)
                 relevant = pairs
             metrics.update(evaluation.ranking_metrics(built.model, relevant.select("u", "i").distinct(),
-                                                      built.rows.select("u", "i"), built.items, RANK_K))
+                                                      built.rows.select("u", "i"), built.items.count, RANK_K))
             metrics["test_pairs"] = float(pairs.count())
             return metrics
         finally:
@@ -206,9 +219,9 @@ class SparkALSUpdate(ALSUpdate):
         with self._lock:
             built = self._spark_models.pop(candidate_uri, None)
         if built is not None:
-            built.rows.unpersist()
+            built.unpersist()
 
-    def publish_additional(self, data: SparkALSData, model_uri: str, producer: TopicProducer) -> None:
+    def publish_additional(self, data: SparkALSData, model_uri: str, producer: TopicProducer) -> None:  # type: ignore[override]
         """UP messages for Y then X, sent by the executors, one producer per partition (acks=all)."""
         if not self.publish_vectors:
             log.info("oryx.batch.publish-vectors is false: no UP messages (consumers load X/ and Y/ from %s)", model_uri)
@@ -217,3 +230,12 @@ class SparkALSUpdate(ALSUpdate):
         items = publish_vectors(data.spark, self.config, join_uri(model_uri, "Y"), "Y", with_known=False)
         users = publish_vectors(data.spark, self.config, join_uri(model_uri, "X"), "X", with_known=not self.no_known_items)
         log.info("published %d item and %d user vectors from the executors", items, users)
+
+    def _publish(self, storage: Storage, data: SparkALSData, final_uri: str, producer: TopicProducer) -> None:
+        """MODEL with the PMML when it fits in a message, else MODEL-REF: the file is read only when it is that small."""
+        pmml_uri = join_uri(final_uri, MODEL_FILE)
+        if file_length(data.spark, pmml_uri) <= self.max_message_size:
+            producer.send(MODEL, storage.read_bytes(pmml_uri).decode("utf-8"))
+        else:
+            producer.send(MODEL_REF, storage.qualify(pmml_uri))
+        self.publish_additional(data, final_uri, producer)

@@ -40,7 +40,7 @@ def compute_updated_xu(
         return None
     dxu = solver.solve(np.asarray(yi, dtype=np.float64) * (target - qui))
     base = np.array(xu, dtype=np.float32) if xu is not None else np.zeros(len(yi), dtype=np.float32)
-    return (base + dxu).astype(np.float32)
+    return np.asarray(base + dxu, dtype=np.float32)
 
 
 def fold_in_many(

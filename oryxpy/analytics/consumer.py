@@ -18,12 +18,10 @@ from oryxpy.topics import TopicConsumer, TopicProducer, open_consumer, open_prod
 
 log = logging.getLogger(__name__)
 
-SERVED_KEY = "oryx.serving.experiment.served-topic"
-
-
 def served_config(config: Config) -> Config:
     """``config`` with the input role pointed at the served-items topic (same broker as the input topic)."""
-    return config.with_overrides({"oryx.input-topic.message.topic": config[SERVED_KEY]}, "served-items topic")
+    return config.with_overrides({"oryx.input-topic.message.topic": config.settings.serving.experiment.served_topic},
+                                 "served-items topic")
 
 
 def open_served_producer(config: Config) -> TopicProducer:

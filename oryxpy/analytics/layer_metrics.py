@@ -36,7 +36,8 @@ class _Fields:
 
     def collect(self) -> Iterator[Metric]:
         counters = self.counters_of()
-        values = dataclasses.asdict(counters) if dataclasses.is_dataclass(counters) else dict(counters)
+        is_instance = dataclasses.is_dataclass(counters) and not isinstance(counters, type)
+        values = dataclasses.asdict(counters) if is_instance else dict(counters)
         for name, value in values.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 yield CounterMetricFamily(f"oryx_{self.layer}_{name}", f"{self.layer} layer: {name.replace('_', ' ')}",
@@ -56,7 +57,8 @@ def _timed(method: Callable[..., Any], observe: Callable[[float, Any, Any], None
 def serve(config: Config, layer: str, target: Any) -> Any:
     """Start ``layer``'s ('batch' or 'speed') endpoint for ``target`` (a BatchRunner or SpeedLayer) when its port is
     set; returns the HTTP server (``shutdown()`` stops it) or None."""
-    port = config[f"oryx.{layer}.metrics-port"]
+    settings = config.settings
+    port = settings.speed.metrics_port if layer == "speed" else settings.batch.metrics_port
     if port is None:
         return None
     registry = CollectorRegistry(auto_describe=False)
@@ -78,6 +80,7 @@ def serve(config: Config, layer: str, target: Any) -> Any:
                              buckets=GENERATION_BUCKETS, registry=registry)
         registry.register(_Fields("batch", lambda: {"generations": target.generations}))
         target.run_generation = _timed(target.run_generation, lambda s, a, r: duration.observe(s))
-    server, _ = start_http_server(int(port), addr=config["oryx.layers.metrics-host"], registry=registry)
-    log.info("%s layer metrics on http://%s:%d/metrics", layer, config["oryx.layers.metrics-host"], server.server_port)
+    host = settings.layers.metrics_host
+    server, _ = start_http_server(port, addr=host, registry=registry)
+    log.info("%s layer metrics on http://%s:%d/metrics", layer, host, server.server_port)
     return server

@@ -15,6 +15,7 @@ from typing import Any
 from datasketch import HyperLogLog
 
 from oryxpy.analytics.polling import PollingThread
+from oryxpy.config import Config
 from oryxpy.records import parse_interaction
 from oryxpy.topics import TopicConsumer, open_consumer
 
@@ -105,7 +106,7 @@ class TrafficConsumer(PollingThread):
 
     idle_s = 0.2
 
-    def __init__(self, config: Any, stats: TrafficStats):
+    def __init__(self, config: Config, stats: TrafficStats):
         super().__init__("OryxTrafficConsumer")
         self.config, self.stats = config, stats
 

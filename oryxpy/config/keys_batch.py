@@ -14,7 +14,7 @@ KEYS = [
     Key("oryx.batch.streaming.driver-memory", "1g", "Spark driver memory"),
     Key("oryx.batch.streaming.dynamic-allocation", False, "Spark dynamic allocation", kind="bool"),
     Key("oryx.batch.streaming.trigger", "interval", "spark engine: 'interval' runs a generation every generation-interval-sec; 'available-now' turns what the input topic holds into generations, then exits", kind="choice", choices=("interval", "available-now")),
-    Key("oryx.batch.streaming.starting-offsets", "earliest", "spark engine: where the first run starts reading the input topic (earliest: nothing sent before the query starts is skipped; later runs resume from <model-dir>/.checkpoint)", kind="choice", choices=("latest", "earliest")),
+    Key("oryx.batch.streaming.starting-offsets", "earliest", "spark engine: where the first run starts reading the input topic (earliest: nothing sent before the query starts is skipped; later runs resume from <model-dir>/.checkpoint, and a run without it but with stored generations starts after the offsets they recorded)", kind="choice", choices=("latest", "earliest")),
     Key("oryx.batch.spark.kafka-jars-dir", None, "folder of the spark-sql-kafka jars (unset: .infra/spark-kafka of the checkout, filled by scripts/fetch-spark-kafka.sh); without jars, spark.jars.packages fetches them from Maven", optional=True),
     Key("oryx.batch.spark.als-blocks", None, "spark engine: ALS user and item blocks (unset: MLlib's 10; 2-4 suit a small machine)", kind="int", minimum=1, optional=True),
     Key("oryx.batch.spark.config", None, "spark engine: extra Spark settings as 'key=value,key=value' (e.g. spark.sql.shuffle.partitions=4)", optional=True),

@@ -4,6 +4,7 @@ from oryxpy.config.spec import Key
 
 KEYS = [
     Key("oryx.serving.model-manager-class", "serving.als.manager.ALSServingModelManager", "dotted path of the serving model manager class"),
+    Key("oryx.serving.application-resources", "recommend,similarity,estimate,explain,popular,ids,ready,ingest,pref,item-content,console,metrics,dashboard,docs", "comma-separated endpoint groups to serve (as Oryx's key of that name): recommend, similarity, estimate, explain, popular, ids, ready, ingest, pref, item-content, console, metrics, dashboard, docs, or the dotted path of a module with a FastAPI 'router' (a model's own endpoints)"),
     Key("oryx.serving.min-model-load-fraction", 0.8, "fraction of the model that must be loaded before queries are answered (503 before)", kind="float", minimum=0, maximum=1),
     Key("oryx.serving.api.host", "127.0.0.1", "address the REST API listens on (0.0.0.0 for every interface)"),
     Key("oryx.serving.api.port", 8080, "HTTP port", kind="int", minimum=0, maximum=65535),

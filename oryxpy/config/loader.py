@@ -6,21 +6,24 @@ import os
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from oryxpy.config import (
     keys_batch,
     keys_core,
-    keys_deep,
     keys_experiments,
     keys_ml,
     keys_serving,
     keys_speed,
 )
+from oryxpy.config.settings import Settings
 from oryxpy.config.spec import Key
+from oryxpy.config.typed import build_section
 from oryxpy.errors import ConfigError
 
 ENV_PREFIX = "ORYX__"
+
+SectionT = TypeVar("SectionT")
 
 KEYS: dict[str, Key] = {}
 
@@ -33,7 +36,7 @@ def register_keys(keys: Iterable[Key]) -> None:
         KEYS[key.name] = key
 
 
-for _module in (keys_core, keys_ml, keys_batch, keys_speed, keys_serving, keys_deep, keys_experiments):
+for _module in (keys_core, keys_ml, keys_batch, keys_speed, keys_serving, keys_experiments):
     register_keys(_module.KEYS)
 
 
@@ -43,10 +46,17 @@ def env_name(key: str) -> str:
 
 
 class Config(Mapping[str, Any]):
-    """An immutable, validated set of every known key's value."""
+    """An immutable, validated set of every known key's value.
+
+    Read it typed: ``config.settings.als.hyperparams.features`` (the core sections, built and checked when the
+    config is made) or ``config.section(PluginSection)`` for a plug-in's own generated section.  Reading by
+    dotted name (``config["oryx.als.iterations"]``) still works.
+    """
 
     def __init__(self, values: Mapping[str, Any]):
         self._values = dict(values)
+        self._sections: dict[type[Any], Any] = {}
+        self._settings = self.section(Settings)
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -67,6 +77,18 @@ class Config(Mapping[str, Any]):
             key = _known(name, source)
             values[name] = key.parse_text(value, source) if isinstance(value, str) and key.kind != "str" else key.validate(value, source)
         return Config(values)
+
+    @property
+    def settings(self) -> Settings:
+        """The core typed sections: ``config.settings.serving.api.port``."""
+        return self._settings
+
+    def section(self, section_class: type[SectionT]) -> SectionT:
+        """A typed section (a dataclass of :func:`oryxpy.config.typed.setting` fields), built once per config."""
+        built = self._sections.get(section_class)
+        if built is None:
+            built = self._sections[section_class] = build_section(section_class, self._values, KEYS)
+        return built
 
     @property
     def state_dir(self) -> Path:

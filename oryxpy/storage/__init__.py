@@ -22,6 +22,7 @@ def storage_for(uri: str, config: Config) -> Storage:
 
         if not parsed.hostname:
             raise ConfigError(f"{uri} names no NameNode; write hdfs://host:port/path")
-        webhdfs = config["oryx.storage.hdfs.webhdfs-url"] or f"http://{parsed.hostname}:9870"
-        return HdfsStorage(parsed.netloc, webhdfs, config["oryx.storage.hdfs.user"])
+        hdfs = config.settings.storage.hdfs
+        webhdfs = hdfs.webhdfs_url or f"http://{parsed.hostname}:9870"
+        return HdfsStorage(parsed.netloc, webhdfs, hdfs.user)
     raise ConfigError(f"unsupported storage URI {uri}: use file:/path or hdfs://host:port/path")

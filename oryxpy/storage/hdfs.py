@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import posixpath
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import requests
@@ -12,6 +14,8 @@ from hdfs.util import HdfsError
 
 from oryxpy.errors import NotFound, ServiceUnavailable, StorageError
 from oryxpy.storage.base import Storage
+
+ResultT = TypeVar("ResultT")
 
 
 class HdfsStorage(Storage):
@@ -34,7 +38,7 @@ class HdfsStorage(Storage):
             raise StorageError(f"{uri} is not an hdfs:// URI")
         return posixpath.normpath(parsed.path or "/")
 
-    def _call(self, uri: str, action, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _call(self, uri: str, action: Callable[..., ResultT], *args: Any, **kwargs: Any) -> ResultT:
         try:
             return action(*args, **kwargs)
         except requests.ConnectionError as exc:
@@ -47,8 +51,9 @@ class HdfsStorage(Storage):
                 raise NotFound(f"{uri} does not exist") from exc
             raise StorageError(f"HDFS error on {uri}: {exc}") from exc
 
-    def _status(self, uri: str) -> dict | None:  # type: ignore[type-arg]
-        return self._call(uri, self._hdfs().status, self._path(uri), strict=False)  # type: ignore[no-any-return]
+    def _status(self, uri: str) -> dict[str, Any] | None:
+        status: dict[str, Any] | None = self._call(uri, self._hdfs().status, self._path(uri), strict=False)
+        return status
 
     def exists(self, uri: str) -> bool:
         return self._status(uri) is not None
@@ -66,9 +71,10 @@ class HdfsStorage(Storage):
     def read_bytes(self, uri: str) -> bytes:
         def read() -> bytes:
             with self._hdfs().read(self._path(uri)) as reader:
-                return reader.read()  # type: ignore[no-any-return]
+                data: bytes = reader.read()
+                return data
 
-        return self._call(uri, read)  # type: ignore[no-any-return]
+        return self._call(uri, read)
 
     def write_bytes(self, uri: str, data: bytes) -> None:
         self._call(uri, self._hdfs().write, self._path(uri), data=data, overwrite=True)

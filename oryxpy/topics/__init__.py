@@ -32,13 +32,18 @@ def _check_role(role: str) -> None:
         raise ValueError(f"topic role must be 'input' or 'update', not {role!r}")
 
 
+def _broker_setting(config: Config, role: str) -> str | None:
+    _check_role(role)
+    settings = config.settings
+    return settings.input_topic.broker if role == "input" else settings.update_topic.broker
+
+
 def broker_of(config: Config, role: str) -> str:
     """The broker setting of a topic; raises ConfigError if the update topic is disabled."""
-    _check_role(role)
-    broker = config[f"oryx.{role}-topic.broker"]
+    broker = _broker_setting(config, role)
     if broker is None:
         raise ConfigError(f"oryx.{role}-topic.broker is unset, so the {role} topic is disabled")
-    return str(broker)
+    return broker
 
 
 def is_embedded(config: Config, role: str) -> bool:
@@ -47,15 +52,16 @@ def is_embedded(config: Config, role: str) -> bool:
 
 def topic_name(config: Config, role: str) -> str:
     _check_role(role)
-    return str(config[f"oryx.{role}-topic.message.topic"])
+    settings = config.settings
+    return settings.input_topic.message.topic if role == "input" else settings.update_topic.message.topic
 
 
 def _partitions(config: Config, role: str) -> int:
-    return int(config["oryx.input-topic.partitions"]) if role == "input" else 1
+    return config.settings.input_topic.partitions if role == "input" else 1
 
 
 def _max_bytes(config: Config) -> int:
-    return int(config["oryx.update-topic.message.max-size"])
+    return config.settings.update_topic.message.max_size
 
 
 def open_producer(config: Config, role: str) -> TopicProducer:
@@ -68,7 +74,7 @@ def open_producer(config: Config, role: str) -> TopicProducer:
                                 cut_at_model=role == "update")
     from oryxpy.topics.kafka import KafkaTopicProducer
 
-    return KafkaTopicProducer(broker, topic, _max_bytes(config), config["oryx.kafka.timeout-sec"], mark_models=role == "update")
+    return KafkaTopicProducer(broker, topic, _max_bytes(config), config.settings.kafka.timeout_sec, mark_models=role == "update")
 
 
 def open_consumer(config: Config, role: str, group_id: str | None = None, start: str = "earliest",
@@ -89,7 +95,7 @@ def open_consumer(config: Config, role: str, group_id: str | None = None, start:
         return EmbeddedConsumer(topic_path(config.state_dir / "topics", topic), topic, _partitions(config, role), group_id, start)
     from oryxpy.topics.kafka import KafkaTopicConsumer
 
-    return KafkaTopicConsumer(broker, topic, group_id, start, _max_bytes(config), config["oryx.kafka.timeout-sec"],
+    return KafkaTopicConsumer(broker, topic, group_id, start, _max_bytes(config), config.settings.kafka.timeout_sec,
                               from_latest_model=from_latest_model)
 
 
@@ -104,14 +110,14 @@ def pin_group_start(config: Config, role: str, group_id: str) -> None:
         return
     from oryxpy.topics.kafka import pin_group_start as pin_on_kafka
 
-    pin_on_kafka(broker, topic, group_id, config["oryx.kafka.timeout-sec"])
+    pin_on_kafka(broker, topic, group_id, config.settings.kafka.timeout_sec)
 
 
 def apply_input_retention(config: Config) -> int:
     """Embedded input only: delete input older than oryx.embedded.input-retention-ms that the batch layer has stored
     (committed); returns how many records went. Kafka applies its own topic retention."""
-    retention_ms = int(config["oryx.embedded.input-retention-ms"])
-    if config["oryx.input-topic.broker"] != EMBEDDED or retention_ms < 0:
+    retention_ms = config.settings.embedded.input_retention_ms
+    if config.settings.input_topic.broker != EMBEDDED or retention_ms < 0:
         return 0
     from oryxpy.topics.embedded import apply_retention, topic_path
 
@@ -123,7 +129,7 @@ def setup_topics(config: Config) -> list[str]:
     """Create both topics with Oryx's settings; returns one line per topic saying what happened."""
     lines = []
     for role in ROLES:
-        if config[f"oryx.{role}-topic.broker"] is None:
+        if _broker_setting(config, role) is None:
             lines.append(f"{role} topic: disabled (oryx.{role}-topic.broker unset)")
             continue
         broker, topic = broker_of(config, role), topic_name(config, role)
@@ -134,8 +140,8 @@ def setup_topics(config: Config) -> list[str]:
 
         configs = {"max.message.bytes": str(_max_bytes(config) + 4096)}
         if role == "update":
-            configs["retention.ms"] = str(config["oryx.update-topic.retention-ms"])
-        created = KafkaTopicAdmin(broker, config["oryx.kafka.timeout-sec"]).create(topic, _partitions(config, role), configs)
+            configs["retention.ms"] = str(config.settings.update_topic.retention_ms)
+        created = KafkaTopicAdmin(broker, config.settings.kafka.timeout_sec).create(topic, _partitions(config, role), configs)
         state = "created" if created else "already exists"
         lines.append(f"{role} topic {topic} on {broker}: {state} ({_partitions(config, role)} partition(s))")
     return lines

@@ -53,8 +53,9 @@ def searched_hyperparams(config: Config) -> tuple[dict[str, Any], float]:
         return json.loads(metrics_file.read_text())["hyperparams"], seconds
 
 
-def implicit_lib(train: sp.csr_matrix, factors: int, regularization: float, alpha: float, iterations: int):
-    from implicit.cpu.als import AlternatingLeastSquares
+def implicit_lib(train: sp.csr_matrix, factors: int, regularization: float, alpha: float,
+                 iterations: int) -> tuple[np.ndarray, np.ndarray]:
+    from implicit.cpu.als import AlternatingLeastSquares  # type: ignore[import-untyped]
 
     model = AlternatingLeastSquares(factors=factors, regularization=regularization, alpha=alpha, iterations=iterations,
                                     random_state=1, num_threads=2)
@@ -69,7 +70,8 @@ def quality_report(seed: int = 1) -> list[str]:
     centre = {name: from_config(config, f"oryx.als.hyperparams.{name}", False, log_scale=True).centre()
               for name in ("lambda", "alpha")}
     mean = float(train.data[train.data > 0].mean())
-    defaults = {"features": config["oryx.als.hyperparams.features"], "lambda": centre["lambda"], "alpha": centre["alpha"] / mean}
+    features = from_config(config, "oryx.als.hyperparams.features", True, log_scale=True).centre()
+    defaults = {"features": features, "lambda": centre["lambda"], "alpha": centre["alpha"] / mean}
     rows: list[tuple[str, dict[str, float]]] = []
     popularity = np.asarray((train > 0).sum(axis=0)).ravel().astype(np.float64)[:, None]
     rows.append(("most popular", ranking_metrics(np.ones((train.shape[0], 1)), popularity, test, train)))
@@ -78,7 +80,7 @@ def quality_report(seed: int = 1) -> list[str]:
                  ranking_metrics(*ours(train, config, {"features": 10, "lambda": 0.001, "alpha": 1.0}), test, train)))
     chosen, seconds = searched_hyperparams(config)
     rows.append((f"oryxpy after built-in search {chosen} ({SEARCH['oryx.ml.eval.candidates']} candidates, {seconds:.1f}s)",
-                 ranking_metrics(*ours(train, config, chosen), test, train)))
+                 ranking_metrics(*ours(train, config, chosen), test, train, 10)))
     rows.append(("implicit 0.7 defaults (factors 100, reg 0.01, alpha 1, 15 it)",
                  ranking_metrics(*implicit_lib(train, 100, 0.01, 1.0, 15), test, train)))
     rows.append(("implicit 0.7 tuned by hand on this test set (factors 50, reg 20, alpha 0.5, 15 it)",

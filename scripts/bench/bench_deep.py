@@ -74,7 +74,8 @@ def deep_params(config_sets: list[str]) -> tuple[TowerParams, int]:
 def als_model(train: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, float]:
     config = load_config(environ={})
     lam, alpha = (from_config(config, f"oryx.als.hyperparams.{name}", False, log_scale=True).centre() for name in ("lambda", "alpha"))
-    params = ALSParams(int(config["oryx.als.hyperparams.features"]), lam, alpha, True, config["oryx.als.iterations"], 42,
+    features = from_config(config, "oryx.als.hyperparams.features", True, log_scale=True).centre()
+    params = ALSParams(features, lam, alpha, True, config["oryx.als.iterations"], 42,
                        config["oryx.als.cg-steps"])
     started = time.perf_counter()
     x, y = train_als(train, params)

@@ -160,7 +160,7 @@ def main() -> None:
     print("in-process model calls (models built from the arrays; 1, 2 and 4 concurrent threads):")
     anchor = {n: latency_report(f"brute-force numpy y @ x + argpartition, {n} thr", *run_threads(brute, n, args.seconds))
               for n in (1, 2)}
-    results: dict[float, dict[str, list[str]]] = {}
+    results: dict[float, dict[int, list[str]]] = {}
     for rate in (1.0, 0.3, 0.5):
         model = ALSServingModel(args.features, True, rate, lsh_seed=1)
         t = time.perf_counter()
@@ -201,7 +201,7 @@ def ivf_bench(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, known: lis
 
     def recommend(rng: np.random.Generator) -> list[tuple[str, float]]:
         user = user_ids[rng.integers(args.users)]
-        return top_n(model, model.user_vector(user), 10, model.known_items(user))
+        return top_n(model, model.user_vector(user), 10, model.known_items(user))  # type: ignore[arg-type]
 
     for probes in (int(p) for p in args.ivf_probes.split(",")):
         model.ivf.probes = min(probes, model.ivf.lists)
@@ -226,8 +226,8 @@ def http_bench(args: argparse.Namespace, root: Path, uri: str, raw_mb: float) ->
         try:
             line = server.stdout.readline().split()  # type: ignore[union-attr]
             print(f" sample-rate {rate}: server loaded the MODEL-REF in {line[1]} s; model memory (RSS growth) "
-                  f"{line[2]} MB = {float(line[2]) / raw_mb:.2f}x raw X+Y ({line[3]} MB in vector arrays, "
-                  "the rest ID strings, ID index dicts and known-item tuples)")
+                  f"{line[2]} MB = {float(line[2]) / raw_mb:.2f}x raw X+Y ({line[3]} MB by the model's own accounting: "
+                  "vectors, norms, ID tables and known items; the rest allocator slack)")
             base = f"http://127.0.0.1:{port}"
             deadline = time.time() + 60
             while True:
@@ -246,9 +246,9 @@ def http_bench(args: argparse.Namespace, root: Path, uri: str, raw_mb: float) ->
                 r = clients.c.get(f"/recommend/U{rng.integers(args.users)}")
                 assert r.status_code == 200
 
-            for clients in (int(c) for c in args.clients.split(",")):
-                latency_report(f"GET /recommend over HTTP, {rate}, {clients} clients",
-                               *run_threads(call, clients, args.seconds))
+            for count in (int(c) for c in args.clients.split(",")):
+                latency_report(f"GET /recommend over HTTP, {rate}, {count} clients",
+                               *run_threads(call, count, args.seconds))
         finally:
             server.terminate()
             server.wait(30)

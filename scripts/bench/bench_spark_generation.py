@@ -36,7 +36,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "gowall
 def gowalla_records(path: Path, seed: int = 0) -> list[str]:
     """``user item1 item2 ...`` lines as input records ``user,item,1,timestamp``."""
     rng = np.random.default_rng(seed)
-    records = []
+    records: list[str] = []
     for line in path.read_text().splitlines():
         user, *items = line.split()
         stamps = T0 + rng.integers(0, MONTH_MS, len(items))
@@ -57,7 +57,8 @@ def config_for(state: Path, engine: str, args: argparse.Namespace) -> Config:
 def model_metrics(config: Config) -> dict[str, float]:
     storage = storage_for(config.model_dir, config)
     models = [u for u in storage.list(config.model_dir) if not name_of(u).startswith(".")]
-    return json.loads(storage.read_text(join_uri(models[-1], METRICS_FILE)))["metrics"]
+    metrics: dict[str, float] = json.loads(storage.read_text(join_uri(models[-1], METRICS_FILE)))["metrics"]
+    return metrics
 
 
 def run_local(table: pa.Table, state: Path, args: argparse.Namespace) -> tuple[float, dict[str, float]]:

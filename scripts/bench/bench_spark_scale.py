@@ -3,10 +3,15 @@
     .venv/bin/python scripts/bench/bench_spark_scale.py [--users 20000,40000,80000] [--features 64] [--workers 1,2]
 
 Needs the standalone cluster of ``scripts/services.sh start spark`` (spark://127.0.0.1:7077); a second worker is
-started here (and stopped again) for the 2-worker runs. Each run is a fresh Python driver process (spark.driver.memory
-512m) that builds one generation of generated implicit data on the executors: parse, split, ALS, evaluation, X/ and Y/
-written with DataFrame.write.parquet, and (with --kafka) MODEL or MODEL-REF plus UP messages sent from the executors.
-It reports wall time, the float32 size of X and Y, and the peak RSS of the Python driver and of its JVM.
+started here (and stopped again) for the 2-worker runs. Each run takes ``spark.cores.max`` = workers x executor cores,
+so 1 worker means one 1-core executor and 2 workers one 1-core executor on each. Each run is a fresh Python driver
+process (spark.driver.memory 512m) that builds one generation of generated implicit data on the executors: parse,
+split, ALS, evaluation, the ID indices, X/ and Y/ written with DataFrame.write.parquet, model.pmml with its ID lists
+streamed from the executors, and (with --kafka) MODEL or MODEL-REF plus UP messages sent from the executors.
+--no-evaluate sets the test fraction to 0: one build, no evaluation and no refit.
+It reports wall time, the float32 size of X and Y, the rows of the published X/ and Y/, the size of model.pmml, and the
+peak RSS of the Python driver (ru_maxrss) and of its JVM (VmHWM). --no-up-messages publishes MODEL or MODEL-REF only
+(``oryx.batch.publish-vectors = false``: consumers load X/ and Y/ from the model directory).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +28,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 MASTER, MASTER_UI = "spark://127.0.0.1:7077", "http://127.0.0.1:8480"
@@ -40,7 +47,7 @@ def start_worker(folder: Path) -> subprocess.Popen:  # type: ignore[type-arg]
     before = alive_workers()
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_WORKER_DIR": str(folder), "SPARK_LOG_DIR": str(folder)}
     command = [str(Path(_find_spark_home()) / "bin" / "spark-class"), "org.apache.spark.deploy.worker.Worker", MASTER,
-               "--host", "127.0.0.1", "--webui-port", "8482", "--cores", "1", "--memory", "2g", "--work-dir", str(folder)]
+               "--host", "127.0.0.1", "--webui-port", "8482", "--cores", "1", "--memory", "3g", "--work-dir", str(folder)]
     worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while alive_workers() <= before:
@@ -61,6 +68,21 @@ def jvm_peak_kb() -> int:
     return 0
 
 
+def published_model(spark: Any, config: Any) -> dict[str, object]:
+    """Rows of the model's X/ and Y/ (Parquet footers, on the executors) and the size of its model.pmml."""
+    from batch.mlupdate import MODEL_FILE
+    from batch.spark.ids import file_length
+    from oryxpy.storage import join_uri, name_of, storage_for
+
+    storage = storage_for(config.model_dir, config)
+    models = [uri for uri in storage.list(config.model_dir) if not name_of(uri).startswith(".")]
+    if len(models) != 1:
+        raise RuntimeError(f"expected one model in {config.model_dir}, found {models}")
+    return {"x_rows": spark.read.parquet(join_uri(models[0], "X")).count(),
+            "y_rows": spark.read.parquet(join_uri(models[0], "Y")).count(),
+            "pmml_mb": round(file_length(spark, join_uri(models[0], MODEL_FILE)) / 2**20, 1)}
+
+
 def one_run(args: argparse.Namespace) -> dict[str, object]:
     """The child: build one generation of ``args.users`` users on the cluster and report what it measured."""
     from pyspark.sql import functions as F
@@ -68,17 +90,23 @@ def one_run(args: argparse.Namespace) -> dict[str, object]:
     from batch.spark.session import build_session
     from batch.spark.update import SparkALSUpdate
     from oryxpy.config import load_config
+    from oryxpy.storage import join_uri, storage_for
     from oryxpy.topics import open_producer, setup_topics
 
     state = Path(tempfile.mkdtemp(prefix="oryx-bench-scale-"))
     sets = [f"oryx.embedded.state-dir={state}", "oryx.batch.engine=spark", f"oryx.batch.streaming.master={MASTER}",
-            "oryx.batch.streaming.driver-memory=512m", "oryx.batch.streaming.executor-memory=1500m",
+            "oryx.batch.streaming.driver-memory=512m", f"oryx.batch.streaming.executor-memory={args.executor_memory}",
             f"oryx.batch.streaming.executor-cores={args.executor_cores}",
             f"oryx.batch.streaming.num-executors={args.workers}", "oryx.batch.ui.port=0",
             f"oryx.als.hyperparams.features={args.features}", f"oryx.als.iterations={args.iterations}",
             "oryx.als.seed=1", "oryx.ml.eval.candidates=1", f"oryx.batch.spark.als-blocks={2 * args.workers}",
-            "oryx.batch.spark.config=spark.ui.enabled=false,spark.sql.shuffle.partitions=8",
-            f"oryx.batch.storage.model-dir={args.model_dir or state / 'model'}"]
+            "oryx.batch.spark.config=spark.ui.enabled=false,spark.sql.shuffle.partitions=8,"
+            f"spark.cores.max={args.workers * args.executor_cores}",
+            f"oryx.batch.storage.model-dir={join_uri(args.model_dir, state.name) if args.model_dir else state / 'model'}"]
+    if not args.evaluate:
+        sets.append("oryx.ml.eval.test-fraction=0")
+    if not args.up_messages:
+        sets.append("oryx.batch.publish-vectors=false")
     if args.kafka:
         suffix = uuid.uuid4().hex[:8]
         sets += [f"oryx.input-topic.broker={args.kafka}", f"oryx.update-topic.broker={args.kafka}",
@@ -102,12 +130,16 @@ def one_run(args: argparse.Namespace) -> dict[str, object]:
     seconds = time.perf_counter() - started
     if producer is not None:
         producer.close()
+    model = published_model(spark, config)
     result = {"users": args.users, "items": args.items, "records": records, "features": args.features,
               "workers": args.workers, "seconds": round(seconds, 1),
               "xy_float32_mb": round((args.users + args.items) * args.features * 4 / 2**20, 1),
               "driver_python_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-              "driver_jvm_peak_rss_mb": round(jvm_peak_kb() / 1024, 1), "published": bool(args.kafka)}
+              "driver_jvm_peak_rss_mb": round(jvm_peak_kb() / 1024, 1), "published": bool(args.kafka),
+              "up_messages": bool(args.kafka) and args.up_messages, **model}
+    storage_for(config.model_dir, config).delete(config.model_dir)  # hundreds of MB per run at the larger sizes
     spark.stop()
+    shutil.rmtree(state, ignore_errors=True)
     return result
 
 
@@ -121,6 +153,11 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker counts to compare (at most 2)")
     parser.add_argument("--executor-cores", type=int, default=1)
     parser.add_argument("--kafka", default="127.0.0.1:9092", help="broker for publishing ('' to skip publishing)")
+    parser.add_argument("--executor-memory", default="2g", help="memory of each executor (one per worker)")
+    parser.add_argument("--evaluate", action=argparse.BooleanOptionalAction, default=True,
+                        help="hold out a test part, evaluate, refit on all data (--no-evaluate: test-fraction 0, one build)")
+    parser.add_argument("--up-messages", action=argparse.BooleanOptionalAction, default=True,
+                        help="publish UP messages from the executors after MODEL/MODEL-REF (--no-up-messages: skip)")
     parser.add_argument("--model-dir", default="", help="model directory URI (default: a temporary local folder)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -139,6 +176,8 @@ def main() -> None:
                 argv = [sys.executable, __file__, "--child", "--users", users, "--workers", str(workers)]
                 for name in ("items", "per_user", "features", "iterations", "executor_cores", "kafka", "model_dir"):
                     argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+                argv += ["--executor-memory", args.executor_memory, "--up-messages" if args.up_messages else "--no-up-messages",
+                         "--evaluate" if args.evaluate else "--no-evaluate"]
                 done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, check=False)
                 lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
                 if done.returncode != 0 or not lines:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,5 +134,5 @@ def synthetic_shape(kind: str, users: int = 3000, items: int = 2000, per_user: f
     raise ValueError(f"unknown synthetic kind {kind!r}")
 
 
-ALL = {"ml-100k": ml100k, "ml-latest-small": ml_latest_small, "gowalla": gowalla,
+ALL: dict[str, Callable[[], Shape]] = {"ml-100k": ml100k, "ml-latest-small": ml_latest_small, "gowalla": gowalla,
        "purchases": lambda: synthetic_shape("purchases"), "counts": lambda: synthetic_shape("counts")}

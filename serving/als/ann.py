@@ -16,6 +16,7 @@ Not synchronized: the model calls the mutators under its write lock and ``candid
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ FLUSH_AT = 256  # pending items that trigger flushing
 _query_thread = threading.local()
 
 
-def _faiss():  # type: ignore[no-untyped-def]
+def _faiss() -> Any:
     import faiss  # imported lazily: only the hnsw index needs it
 
     return faiss

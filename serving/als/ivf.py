@@ -80,9 +80,9 @@ def rebuild(store: VectorStore, lists: int, probes: int, seed: int | None = None
     """A new store holding ``store``'s vectors in the lists of an index trained on them (``store`` is only read)."""
     live = [block for _, block in store.live_blocks()]
     matrix = np.concatenate([b.matrix[: b.n] for b in live]) if live else np.empty((0, store.features), np.float32)
-    ids = np.concatenate([b.ids[: b.n] for b in live]) if live else np.empty(0, dtype=object)
+    ids = store.table.as_arrow(store.live_nums())
     index = IVFIndex.train(matrix, lists or default_lists(len(matrix)), probes, seed)
     fresh = VectorStore(store.features, index.lists, index.assign)
-    fresh._fill(ids, matrix)
+    fresh.fill(ids, matrix)
     fresh.recent = set(store.recent)
     return fresh, index

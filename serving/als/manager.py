@@ -13,12 +13,11 @@ from typing import Any
 import pyarrow as pa
 
 from oryxpy.config import Config
-from oryxpy.errors import InvalidInput, StorageError
-from oryxpy.interfaces import ServingModelManager
+from oryxpy.errors import InvalidInput
+from oryxpy.interfaces import ServingModelManager, load_status
 from oryxpy.messages import ModelMessage, ModelRefMessage, UpdateMessage, VectorUpdate
+from oryxpy.modelfiles import ModelRef, open_model_ref
 from oryxpy.pmml import ALSModelInfo, pmml_to_als_model
-from oryxpy.storage import join_uri, storage_for
-from serving.als.loading import read_side
 from serving.als.model import ALSServingModel
 from serving.rescorer import load_provider
 
@@ -52,15 +51,15 @@ class ALSServingModelManager(ServingModelManager):
 
     def __init__(self, config: Config, lsh_seed: int | None = None):
         self.config = config
-        self.sample_rate = float(config["oryx.als.sample-rate"])
-        self.min_fraction = float(config["oryx.serving.min-model-load-fraction"])
+        self.sample_rate = float(config.settings.als.sample_rate)
+        self.min_fraction = float(config.settings.serving.min_model_load_fraction)
         self.rescorer_provider: Any = load_provider(config)
         self.lsh_seed = lsh_seed
-        self.index_options = {"approximate_index": str(config["oryx.serving.approximate-index"]),
-                              "ivf_probes": int(config["oryx.serving.ivf.probes"]),
-                              "ivf_lists": int(config["oryx.serving.ivf.lists"]),
-                              "hnsw_m": int(config["oryx.serving.hnsw.m"]),
-                              "hnsw_ef_search": int(config["oryx.serving.hnsw.ef-search"])}
+        self.index_options: dict[str, Any] = {"approximate_index": str(config.settings.serving.approximate_index),
+                              "ivf_probes": int(config.settings.serving.ivf.probes),
+                              "ivf_lists": int(config.settings.serving.ivf.lists),
+                              "hnsw_m": int(config.settings.serving.hnsw.m),
+                              "hnsw_ef_search": int(config.settings.serving.hnsw.ef_search)}
         self.model: ALSServingModel | None = None
         self._solvers_started = False
         self._last_log = 0.0
@@ -70,8 +69,7 @@ class ALSServingModelManager(ServingModelManager):
 
     def is_ready(self) -> bool:
         """True when a model is loaded to at least min-model-load-fraction (follows the current model; no latch)."""
-        model = self.model
-        return model is not None and model.fraction_loaded() >= self.min_fraction
+        return load_status(self.model, self.min_fraction) == "ready"
 
     def consume(self, message: UpdateMessage) -> None:
         if isinstance(message, VectorUpdate):
@@ -104,49 +102,41 @@ class ALSServingModelManager(ServingModelManager):
                 model.yty_solver(blocking=False)  # precompute Y'Y in the background once loaded enough
 
     def _consume_model_ref(self, uri: str) -> None:
-        storage = storage_for(uri, self.config)
-        try:
-            if not storage.exists(uri):
-                log.warning("Unable to load model file at %s; ignoring", uri)
-                return
-            info = pmml_to_als_model(storage.read_text(uri))
-        except StorageError as exc:
-            log.warning("Unable to load model file at %s (%s); ignoring", uri, exc)
-            return
-        self._new_model(info, uri.rsplit("/", 1)[0])
+        ref = open_model_ref(uri, self.config)
+        if ref is not None:
+            self._new_model(ref.info, ref)
+            del ref  # its PMML's ID lists (millions of strings) go before the memory is given back
+            release_memory()
 
-    def _new_model(self, info: ALSModelInfo, model_dir: str | None) -> None:
+    def _new_model(self, info: ALSModelInfo, ref: ModelRef | None) -> None:
         model = self.model
         if model is None or model.features != info.features:
             log.info("new model with %d features", info.features)
             model = ALSServingModel(info.features, info.implicit, self.sample_rate, self.lsh_seed, **self.index_options)
             self._solvers_started = False
-        model.on_new_model_ids(info.x_ids, info.y_ids, info.implicit)
+        model.on_new_model_ids(info.x_ids, info.y_ids, info.implicit, vectors_follow=ref is not None)
         self.model = model
-        if model_dir is not None:
-            self._load_vectors(model, info, model_dir)
+        if ref is not None:
+            try:
+                self._load_vectors(model, ref)
+            finally:
+                model.expect_missing()
         log.info("%s", model)
 
-    def _load_vectors(self, model: ALSServingModel, info: ALSModelInfo, model_dir: str) -> None:
+    def _load_vectors(self, model: ALSServingModel, ref: ModelRef) -> None:
         """Load Y/ then X/ (with known items) next to model.pmml when they exist; otherwise wait for UP messages."""
-        storage = storage_for(model_dir, self.config)
-        for side, path in (("Y", info.y_path), ("X", info.x_path)):
-            uri = join_uri(model_dir, path)
-            if not storage.exists(uri):
-                log.info("no %s vectors at %s; waiting for UP messages", side, uri)
-                continue
+        for side in ("Y", "X"):
             started = time.monotonic()
-            with gc_paused():  # millions of new containers would trigger many full collections
-                ids, matrix, known = read_side(storage, uri, model.item_id_objects() if side == "X" else None)
-                if len(ids) and matrix.shape[1] != model.features:
-                    raise InvalidInput(f"{uri} holds vectors of {matrix.shape[1]} values, model has {model.features}")
+            with gc_paused():
+                table = ref.side(side)
+                if table is None:
+                    continue
                 if side == "Y":
-                    model.bulk_load_items(ids, matrix)
+                    model.bulk_load_items(table.ids, table.matrix)
                 else:
-                    model.bulk_load_users(ids, matrix, known, canonical=True)
-                del ids, matrix, known
-            release_memory()
-            log.info("loaded %s vectors from %s in %.1f s", side, uri, time.monotonic() - started)
+                    model.bulk_load_users(table.ids, table.matrix, table.known)
+                del table
+            log.info("loaded %s vectors from %s in %.1f s", side, ref.model_dir, time.monotonic() - started)
 
     def close(self) -> None:
         self.model = None

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import itertools
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from oryxpy.als import Solver, SolverCache
 from oryxpy.lsh import LocalitySensitiveHash
 from serving.als import ivf
 from serving.als.ann import HNSWIndex
 from serving.als.batch import ScanBatcher
+from serving.als.known import KnownItems, from_lists
 from serving.als.rwlock import RWLock
-from serving.als.vectors import VectorStore
+from serving.als.vectors import IdList, VectorStore, renumbering
 
 
 def _gram_factor(store: VectorStore) -> np.ndarray | None:
@@ -25,7 +27,8 @@ def _gram_factor(store: VectorStore) -> np.ndarray | None:
     if g is None:
         return None
     w, v = np.linalg.eigh(g)
-    return np.sqrt(np.clip(w, 0.0, None))[:, None] * v.T
+    factor: np.ndarray = np.sqrt(np.clip(w, 0.0, None))[:, None] * v.T
+    return factor
 
 
 class ALSServingModel:
@@ -35,9 +38,10 @@ class ALSServingModel:
     ``approximate_index="ivf"`` one block per IVF list once at least ``ivf_min_items`` items are loaded (LSH unused).
     With ``approximate_index="hnsw"`` items stay in one block and a faiss HNSW graph (``serving.als.ann``), built in
     a background thread after a bulk load, proposes candidates; queries scan exactly until it is ready.
-    Known items are tuples of interned item IDs per user. They grow with UP messages until the next MODEL, which
+    IDs live in compact tables (``serving.als.ids``) and known items as their numbers (``serving.als.known``: an int32
+    CSR from the MODEL-REF plus an overlay of UP additions). They grow with UP messages until the next MODEL, which
     replaces them with the model's own (loaded from its X/ vectors or its UP messages) plus the pairs that arrived
-    since the MODEL before it (``known_added``): so a pair deleted upstream leaves the known items and can be
+    since the MODEL before it (``known.added``): so a pair deleted upstream leaves the known items and can be
     recommended again.
     """
 
@@ -62,10 +66,10 @@ class ALSServingModel:
         buckets = 1 if self.lsh.scans_all or self.use_ivf or self.use_hnsw else self.lsh.num_buckets
         self.X = VectorStore(features)
         self.Y = VectorStore(features, buckets, self.lsh.indices_for)
-        self.known: dict[str, tuple[str, ...]] = {}
-        self.known_added: dict[str, tuple[str, ...]] = {}  # pairs new to ``known`` since the last MODEL
+        self.known = KnownItems()
         self.expected_users: set[str] = set()
         self.expected_items: set[str] = set()
+        self._to_expect: tuple[Collection[str], Collection[str]] | None = None  # a MODEL-REF's IDs, while it loads
         self.lock = RWLock()
         self.version = 0  # bumped by every change; keys the caches below
         self._counts_cache: dict[str, tuple[int, Counter[str]]] = {}
@@ -79,7 +83,7 @@ class ALSServingModel:
         vector = np.asarray(vector, dtype=np.float32)
         if loc is not None and vector.shape == (self.features,):
             block = self.X.blocks[loc[0]]
-            if not np.array_equal(block.matrix[loc[1]], vector):
+            if block.matrix[loc[1]].tobytes() != vector.tobytes():
                 # in place without the lock: a row copy is atomic under the GIL (readers copy rows, never scan X),
                 # so a stream of user UPs does not wait for every in-flight query
                 block.write(loc[1], vector)
@@ -94,7 +98,7 @@ class ALSServingModel:
             self.version += 1
 
     def set_item_vector(self, item: str, vector: np.ndarray) -> None:
-        if _same(self.Y, item, vector):
+        if self.Y.holds(item, vector):
             return  # an UP repeating what is loaded (a MODEL-REF's replay): nothing to do (only this thread writes)
         with self.lock.write():
             self.Y.set(item, vector)
@@ -126,66 +130,98 @@ class ALSServingModel:
 
     def add_known_items(self, user: str, items: Iterable[str]) -> None:
         items = list(items)
-        old = self.known.get(user)  # only this thread writes: read unlocked
-        if old is not None and (set(items).issubset(old) if len(old) > 8 else all(i in old for i in items)):
+        user_num = self.X.num_of(user)  # only this thread writes: read unlocked
+        if user_num >= 0:
+            row = self.known.row(user_num)
+            if row and self.Y.table.holds_all(row, items):
+                return  # an UP repeating known pairs (a MODEL-REF's replay): string compares, no lookups
+        item_nums = [self.Y.num_of(i) for i in items]
+        if user_num >= 0 and min(item_nums, default=0) >= 0:
+            if self.known.has_all(user_num, item_nums):
+                return  # an UP repeating known pairs (a MODEL-REF's replay)
+            # replacing or adding one overlay entry is atomic under the GIL: readers need not wait
+            if self.known.add(user_num, item_nums):
+                self.version += 1
             return
-        if old is not None:  # replacing a value is atomic under the GIL; only a new key (resizing) needs the lock
-            self._add_known(user, items)
-        else:
-            with self.lock.write():
-                self._add_known(user, items)
+        with self.lock.write():  # new IDs grow the tables
+            user_num = self.X.add_id(user)
+            self.known.add(user_num, [self.Y.add_id(i) for i in items])
+            self.version += 1
 
-    def _add_known(self, user: str, items: list[str]) -> None:
-        user = self.X.canonical(user) or user
-        old = self.known.get(user, ())
-        new = _union(old, (self.Y.canonical(i) or sys.intern(i) for i in items))
-        if new is not old:
-            self.known[user] = new
-            added = self.known_added.get(user)
-            # share the known tuple itself when every pair of it is new (a MODEL followed by its UPs)
-            whole = added is old if added is not None else not old
-            self.known_added[user] = new if whole else (added or ()) + new[len(old):]
-        self.version += 1
+    def known_added(self) -> dict[str, tuple[str, ...]]:
+        """The pairs added since the last MODEL, by user (for tests and diagnostics)."""
+        with self.lock.read():
+            return {self.X.table.id_of(u): tuple(self.Y.table.ids_of(r)) for u, r in self.known.added.items()}
 
-    def on_new_model_ids(self, users: Collection[str], items: Collection[str], implicit: bool) -> None:
+    def on_new_model_ids(self, users: Collection[str], items: Collection[str], implicit: bool,
+                         vectors_follow: bool = False) -> None:
         """A new MODEL: keep users and items that it lists or that arrived since the last MODEL and expect the rest; known
-        items restart from the pairs added since the last MODEL (the model's own are loaded next)."""
-        user_set = users if isinstance(users, set | frozenset) else set(users)
-        item_set = items if isinstance(items, set | frozenset) else set(items)
+        items restart from the pairs added since the last MODEL (the model's own are loaded next). ``vectors_follow``:
+        bulk loads follow, then :meth:`expect_missing` (the model counts as 0 % loaded meanwhile)."""
         with self.lock.write():
             self.implicit = implicit
-            x_recent, y_recent = self.X.recent, self.Y.recent
-            kept: dict[str, tuple[str, ...]] = {}
-            for user, known in self.known_added.items():
-                if user in user_set or user in x_recent:
-                    kept[user] = tuple(i for i in known if i in item_set or i in y_recent)
-            self.known = {u: k for u, k in kept.items() if k}
-            self.known_added = {}
-            self.X.retain_recent_and(user_set)
-            self.Y.retain_recent_and(item_set)
+            if self.X.count or self.Y.count or self.known.added:
+                self._retain(users, items)
+            else:  # a fresh model: nothing to keep or drop
+                self.known = KnownItems()
             self._forget_removed_items()
-            self.expected_users = {u for u in user_set if u not in self.X}
-            self.expected_items = {i for i in item_set if i not in self.Y}
+            if vectors_follow:
+                self._to_expect = (users, items)
+                self.expected_users, self.expected_items = set(), set()
+            else:
+                self._to_expect = None
+                self.expected_users, self.expected_items = self.X.absent(users), self.Y.absent(items)
             self.version += 1
         self.yty.set_dirty()
         if self.use_hnsw and self._ann_journal is not None and self.Y.blocks[0].n:
             self.rebuild_ann()  # the graph being built may hold dropped items: start over
 
-    def bulk_load_items(self, ids: list[str], matrix: np.ndarray) -> None:
+    def _retain(self, users: Collection[str], items: Collection[str]) -> None:
+        """Under the write lock: drop what the new MODEL neither lists nor recently arrived; keep the pairs added since
+        the last MODEL among what stays (they become the overlay of the next known items)."""
+        user_set = users if isinstance(users, set | frozenset) else set(users)
+        item_set = items if isinstance(items, set | frozenset) else set(items)
+        x_recent, y_recent = self.X.recent, self.Y.recent
+        kept: dict[str, list[str]] = {}
+        for user_num, nums in self.known.added.items():
+            user = self.X.table.id_of(user_num)
+            if user in user_set or user in x_recent:
+                kept[user] = [i for i in self.Y.table.ids_of(nums) if i in item_set or i in y_recent]
+        self.X = self.X.retain_recent_and(user_set)
+        self.Y = self.Y.retain_recent_and(item_set)
+        known = KnownItems()
+        for user, row in kept.items():
+            if row:
+                known.add(self.X.add_id(user), [self.Y.add_id(i) for i in row])
+        known.added = {}
+        self.known = known
+
+    def expect_missing(self) -> None:
+        """After the bulk loads of a MODEL-REF: expect the model's IDs that still have no vector."""
+        pending = self._to_expect
+        if pending is not None:
+            users, items = self.X.absent(pending[0]), self.Y.absent(pending[1])
+            with self.lock.write():
+                self.expected_users, self.expected_items, self._to_expect = users, items, None
+                self.version += 1
+
+    def bulk_load_items(self, ids: IdList, matrix: np.ndarray) -> None:
         """Load many item vectors at once (MODEL-REF); the store is rebuilt aside, then swapped in."""
         # only the consumer thread writes, so reading Y unlocked is safe; with IVF the lists are retrained
         store = self.Y.merged_with(ids, matrix, flat=self.use_ivf)
         index = None
         if self.use_ivf and len(store) >= self.ivf_min_items:
             store, index = ivf.rebuild(store, self.ivf_lists, self.ivf_probes, self._ivf_seed)
+        known = self.known.renumbered(None, renumbering(self.Y, store, self.known.referenced_items()))
         with self.lock.write():
-            self.Y = store
+            self.Y, self.known = store, known
             if self.use_hnsw:
                 self.ann = None  # exact search until the new graph is built
                 self.ann_ready.clear()
             if self.use_ivf:
                 self.ivf, self._ivf_trained_on, self._ivf_changes = index, len(store), 0
-            self.expected_items = _minus(self.expected_items, ids)
+            if self.expected_items:
+                self.expected_items = self.Y.absent(self.expected_items)
             self.version += 1
         self.yty.set_dirty()
         if self.use_hnsw:
@@ -197,7 +233,7 @@ class ALSServingModel:
         """Build a graph over a copy of the current items aside; items changed meanwhile are journaled and become
         pending when it is installed. A newer rebuild supersedes one in progress."""
         block = self.Y.blocks[0]
-        ids, matrix = block.ids[: block.n].copy(), block.matrix[: block.n].copy()
+        ids, matrix = np.array(self.Y.block_ids(block), dtype=object), block.matrix[: block.n].copy()
         with self.lock.write():
             self._ann_generation += 1
             generation = self._ann_generation
@@ -251,33 +287,26 @@ class ALSServingModel:
             for item in gone:
                 self.ann.removed(item)
 
-    def bulk_load_users(self, ids: list[str], matrix: np.ndarray, known: Sequence[Sequence[str]] | None,
-                        canonical: bool = False) -> None:
-        """Load many user vectors and their known items at once (MODEL-REF). ``canonical``: each row of ``known``
-        is already a tuple without repeats of the item ID objects Y holds (``serving.als.loading``)."""
+    def bulk_load_users(self, ids: IdList, matrix: np.ndarray,
+                        known: pa.ListArray | pa.ChunkedArray | Sequence[Sequence[str]] | None) -> None:
+        """Load many user vectors and their known items (row r: the items of ``ids[r]``) at once (MODEL-REF); a user's
+        items already known and not in its row follow it. Item IDs without vectors get numbers without vectors."""
         store = self.X.merged_with(ids, matrix)
-        new_known = dict(self.known)
-        if known and canonical:
-            for user, row in zip(ids, known, strict=False):
-                if row:
-                    old = new_known.get(user)
-                    new_known[user] = tuple(row) if old is None else _union(tuple(row), old)
-        elif known:
-            canon = {i: i for i in self.Y.where}  # item IDs as the objects Y holds, so each ID is stored once
-            given = list(itertools.chain.from_iterable(known))
-            flat = list(map(canon.get, given, given))  # one C-level pass instead of one generator per user
-            del given, canon
-            pos = 0
-            for user, items in zip(ids, known, strict=False):
-                if items:
-                    row = flat[pos : pos + len(items)]
-                    pos += len(items)
-                    old = new_known.get(user)
-                    new_known[user] = tuple(dict.fromkeys(row)) if old is None else _union(tuple(dict.fromkeys(row)), old)
+        old = self.known.renumbered(renumbering(self.X, store, self.known.referenced_users()), None)
+        new = KnownItems()
+        if known is not None and len(known):
+            lists = known if isinstance(known, pa.Array | pa.ChunkedArray) else pa.array(known, pa.list_(pa.string()))
+            lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+            lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False)
+            codes = self.Y.numbers_adding(pc.list_flatten(lists))  # known items without vectors get numbers too
+            new = from_lists(lengths, codes, store.table.find_many(ids), len(store.table))
+        for user in set(old.extra) | set(np.flatnonzero(np.diff(old.indptr) > 0).tolist()):
+            new.add(user, old.row(user))  # old pairs the new rows lack follow them
+        new.added = old.added
         with self.lock.write():
-            self.X = store
-            self.known = new_known
-            self.expected_users = _minus(self.expected_users, ids)
+            self.X, self.known = store, new
+            if self.expected_users:
+                self.expected_users = self.X.absent(self.expected_users)
             self.version += 1
 
     # ---- reads ----
@@ -287,12 +316,14 @@ class ALSServingModel:
         if self.Y.buckets == 1:
             return [0]
         if self.use_ivf and self.ivf is not None:
-            return self.ivf.probe(target)  # type: ignore[no-any-return]
-        return self.lsh.candidate_indices(target)  # type: ignore[no-any-return]
+            return self.ivf.probe(target)
+        return self.lsh.candidate_indices(target)
 
     def fraction_loaded(self) -> float:
         """(|X| + |Y|) / (|X| + |Y| + expected users + expected items), or 1.0 if nothing is expected."""
         with self.lock.read():
+            if self._to_expect is not None and (self._to_expect[0] or self._to_expect[1]):
+                return 0.0  # a MODEL-REF is loading
             loaded = len(self.X) + len(self.Y)
             expected = len(self.expected_users) + len(self.expected_items)
         return 1.0 if loaded + expected == 0 else loaded / (loaded + expected)
@@ -311,13 +342,20 @@ class ALSServingModel:
 
     def known_items(self, user: str) -> tuple[str, ...]:
         with self.lock.read():
-            return self.known.get(user, ())
+            user_num = self.X.num_of(user)
+            return tuple(self.Y.table.ids_of(self.known.row(user_num))) if user_num >= 0 else ()
 
     def known_item_vectors(self, user: str) -> list[tuple[str, np.ndarray]]:
         """(item, vector) for the user's known items that have vectors."""
         with self.lock.read():
-            pairs = [(i, self.Y.get(i)) for i in self.known.get(user, ())]
-        return [(i, v) for i, v in pairs if v is not None]
+            user_num = self.X.num_of(user)
+            nums = self.known.row(user_num) if user_num >= 0 else []
+            pairs = []
+            for num, item in zip(nums, self.Y.table.ids_of(nums), strict=True):
+                loc = self.Y.locate_num(num)
+                if loc is not None:
+                    pairs.append((item, self.Y.blocks[loc[0]].matrix[loc[1]].copy()))
+        return pairs
 
     def user_ids(self) -> list[str]:
         with self.lock.read():
@@ -329,11 +367,11 @@ class ALSServingModel:
 
     def user_counts(self) -> Counter[str]:
         """User -> number of known items."""
-        return self._counts("users", lambda: Counter({u: len(k) for u, k in self.known.items()}))
+        return self._counts("users", lambda: self.X.counter(self.known.counts_per_user(len(self.X.table))))
 
     def item_counts(self) -> Counter[str]:
         """Item -> number of users that know it."""
-        return self._counts("items", lambda: Counter(itertools.chain.from_iterable(self.known.values())))
+        return self._counts("items", lambda: self.Y.counter(self.known.counts_per_item(len(self.Y.table))))
 
     def _counts(self, name: str, compute: Callable[[], Counter[str]]) -> Counter[str]:
         with self.lock.read():
@@ -352,39 +390,11 @@ class ALSServingModel:
         with self.lock.read():
             return _gram_factor(self.Y)
 
-    def item_id_objects(self) -> np.ndarray:
-        """Every item ID (the objects Y holds), in block order; for the consumer thread, the only writer."""
-        live = [block.ids[: block.n] for _, block in self.Y.live_blocks()]
-        return np.concatenate(live) if live else np.empty(0, dtype=object)
-
     def nbytes(self) -> int:
-        """Bytes of the vector arrays (X and Y blocks, norms and ID pointers)."""
-        return self.X.nbytes() + self.Y.nbytes()
+        """Bytes of the model: vector blocks, norms, ID tables and known items (the HNSW graph excluded)."""
+        return self.X.nbytes() + self.Y.nbytes() + self.known.nbytes()
 
     def __repr__(self) -> str:
         return (f"ALSServingModel[features:{self.features}, implicit:{self.implicit}, X:{len(self.X)} users, "
                 f"Y:{len(self.Y)} items, fraction loaded:{self.fraction_loaded():.3f}]")
 
-
-def _same(store: VectorStore, id_: str, vector: np.ndarray) -> bool:
-    """Whether ``store`` holds exactly this vector for ``id_`` (unlocked: for the only writer)."""
-    loc = store.locate(id_)
-    if loc is None:
-        return False
-    stored = store.blocks[loc[0]].matrix[loc[1]]
-    return bool(np.array_equal(stored, np.asarray(vector, dtype=np.float32)))
-
-
-def _minus(expected: set[str], loaded: list[str]) -> set[str]:
-    """``expected`` without ``loaded``, as a new set (a set never shrinks its table as items are removed)."""
-    if not expected:
-        return set()
-    loaded_set = set(loaded)
-    return {i for i in expected if i not in loaded_set}
-
-
-def _union(old: tuple[str, ...], new: Iterable[str]) -> tuple[str, ...]:
-    """``old`` followed by the items of ``new`` it lacks."""
-    present = old if len(old) < 16 else set(old)
-    added = tuple(i for i in dict.fromkeys(new) if i not in present)
-    return old + added if added else old

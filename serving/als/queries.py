@@ -131,7 +131,7 @@ def _approximate(model: ALSServingModel, target64: np.ndarray, target32: np.ndar
     k = how_many + MARGIN + len(exclude)
     while True:
         ids = ann.candidates(target32, k, cosine)  # type: ignore[union-attr]
-        rows = np.fromiter((store.where[i] for i in ids), dtype=np.int64, count=len(ids))
+        rows = np.fromiter((store.locate(i)[1] for i in ids), dtype=np.int64, count=len(ids))  # type: ignore[index]
         with np.errstate(invalid="ignore", divide="ignore"):
             scores = block.matrix[rows] @ target32
             if cosine:
@@ -160,18 +160,19 @@ def _scan_top(model: ALSServingModel, target64: np.ndarray, target32: np.ndarray
     sizes = [block.n for _, block in parts]
     starts = np.concatenate([[0], np.cumsum(sizes)])
     scores = _scan(model, parts, starts, target32, cosine)
-    excluded = _excluded_rows(model, parts, starts, exclude)
+    excluded: np.ndarray | None = _excluded_rows(model, parts, starts, exclude)
     if rescorer is not None:
         scores[excluded] = -np.inf
         excluded = None
-        ids = np.concatenate([block.ids[: block.n] for _, block in parts])
+        ids = np.array([i for _, block in parts for i in store.block_ids(block)], dtype=object)
         scores = rescoring.apply(rescorer, ids, scores)
     chosen = select_top(scores, how_many, excluded)
     part_of = np.searchsorted(starts, chosen, side="right") - 1
     results = []
     for index, p in zip(chosen.tolist(), part_of.tolist(), strict=True):
-        block = parts[p][1]
-        results.append((str(block.ids[index - starts[p]]), _report(block.matrix[index - starts[p]], target64, cosine)))
+        bucket, block = parts[p]
+        pos = index - int(starts[p])
+        results.append((store.id_at(bucket, pos), _report(block.matrix[pos], target64, cosine)))
     return results
 
 
@@ -191,7 +192,8 @@ def unit_sum(vectors: Sequence[np.ndarray]) -> np.ndarray:
     """The direction of the sum of vectors (the /similarity target)."""
     total = np.sum(np.asarray(vectors, dtype=np.float64), axis=0)
     norm = np.linalg.norm(total)
-    return total / norm if norm > 0 else total
+    direction: np.ndarray = total / norm if norm > 0 else total
+    return direction
 
 
 def fold_in(model: ALSServingModel, pairs: Sequence[tuple[str, float]], xu: np.ndarray | None) -> np.ndarray | None:

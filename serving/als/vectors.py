@@ -1,59 +1,86 @@
-"""Vectors of one side of the model (users X or items Y) in contiguous float32 blocks, one per LSH bucket, with an id index."""
+"""Vectors of one side of the model (users X or items Y) in contiguous float32 blocks, one per LSH bucket or IVF list,
+with a compact ID table (``serving.als.ids``): each ID has a number, each block row holds the number of its ID, and one
+int array maps ID numbers to ``pos * buckets + bucket`` (-1: the ID is known but has no vector, e.g. a known item)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+import builtins
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import TypeAlias
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from serving.als.ids import IdTable, last_occurrences
 
 GROWTH = 1.5  # capacity grows geometrically (amortized O(1) appends) but wastes at most a third
 MIN_CAPACITY = 16
+NORM_CHUNK = 65536
 
 BucketFn = Callable[[np.ndarray], np.ndarray]
+IdList: TypeAlias = Sequence[str] | pa.Array | pa.ChunkedArray
+
+
+def row_norms(matrix: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows, accumulated in double precision chunk by chunk, as float32."""
+    out = np.empty(len(matrix), dtype=np.float32)
+    for start in range(0, len(matrix), NORM_CHUNK):
+        chunk = matrix[start : start + NORM_CHUNK].astype(np.float64)
+        out[start : start + len(chunk)] = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))
+    return out
 
 
 class Block:
-    """The vectors of one bucket: rows [0, n) of ``matrix`` are live; ``norms`` and ``ids`` are parallel to them."""
+    """The vectors of one bucket: rows [0, n) of ``matrix`` are live; ``norms`` and ``nums`` (ID numbers) parallel them."""
 
-    __slots__ = ("matrix", "norms", "ids", "n")
+    __slots__ = ("matrix", "norms", "nums", "n")
 
     def __init__(self, features: int, capacity: int = 0):
         self.matrix = np.empty((capacity, features), dtype=np.float32)
         self.norms = np.empty(capacity, dtype=np.float32)
-        self.ids = np.empty(capacity, dtype=object)
+        self.nums = np.empty(capacity, dtype=np.int32)
         self.n = 0
 
     def _grow(self, needed: int) -> None:
-        capacity = max(MIN_CAPACITY, int(len(self.ids) * GROWTH), needed)
-        for name in ("matrix", "norms", "ids"):
+        capacity = max(MIN_CAPACITY, int(len(self.nums) * GROWTH), needed)
+        for name in ("matrix", "norms", "nums"):
             old = getattr(self, name)
             new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype)
             new[: self.n] = old[: self.n]
             setattr(self, name, new)
 
-    def append(self, id_: str, vector: np.ndarray) -> int:
-        if self.n == len(self.ids):
+    def append(self, num: int, vector: np.ndarray) -> int:
+        if self.n == len(self.nums):
             self._grow(self.n + 1)
         pos = self.n
         self.matrix[pos] = vector
         self.norms[pos] = np.linalg.norm(vector.astype(np.float64))
-        self.ids[pos] = id_
+        self.nums[pos] = num
         self.n += 1
         return pos
 
+    def writable(self) -> np.ndarray:
+        """The matrix, made writable: a bulk load's read-only view of Arrow memory is copied (then swapped in) once."""
+        if not self.matrix.flags.writeable:
+            self.matrix = self.matrix.copy()
+        return self.matrix
+
     def write(self, pos: int, vector: np.ndarray) -> None:
-        self.matrix[pos] = vector
+        self.writable()[pos] = vector
         self.norms[pos] = np.linalg.norm(vector.astype(np.float64))
 
     def nbytes(self) -> int:
-        return int(self.matrix.nbytes + self.norms.nbytes + self.ids.nbytes)
+        return int(self.matrix.nbytes + self.norms.nbytes + self.nums.nbytes)
 
 
 class VectorStore:
-    """id -> float32 vector. Locations are ``pos * buckets + bucket``; deletion swaps the bucket's last row into the hole.
+    """id -> float32 vector; deletion swaps the bucket's last row into the hole.
 
-    Not synchronized: the model guards it with its read-write lock. ``recent`` holds IDs newly inserted since the
-    last MODEL (spec 4.1 / 5.2), which a new MODEL keeps even if it does not list them.
+    Not synchronized: the model guards it with its read-write lock (a reader reads ``loc`` once, so a writer replacing
+    it with a larger copy is safe). ``recent`` holds IDs newly given a vector since the last MODEL (spec 4.1 / 5.2),
+    which a new MODEL keeps even if it does not list them.
     """
 
     def __init__(self, features: int, buckets: int = 1, bucket_of: BucketFn | None = None):
@@ -63,35 +90,97 @@ class VectorStore:
         self.buckets = buckets
         self.bucket_of = bucket_of
         self.blocks = [Block(features) for _ in range(buckets)]
-        self.where: dict[str, int] = {}
+        self.table = IdTable()
+        self.loc_dtype = np.int32 if buckets == 1 else np.int64  # pos * buckets + bucket must fit
+        self.loc = np.full(MIN_CAPACITY, -1, dtype=self.loc_dtype)
+        self.count = 0
         self.recent: set[str] = set()
 
     def __len__(self) -> int:
-        return len(self.where)
+        return self.count
 
     def __contains__(self, id_: object) -> bool:
-        return id_ in self.where
+        return isinstance(id_, str) and self.locate(id_) is not None
 
     def ids(self) -> list[str]:
-        return list(self.where)
+        """Every ID with a vector, in block order."""
+        return self.table.ids_of(self.live_nums())
+
+    def live_nums(self) -> np.ndarray:
+        """ID numbers of every vector, in block order."""
+        live = [block.nums[: block.n] for _, block in self.live_blocks()]
+        return np.concatenate(live) if live else np.empty(0, dtype=np.int32)
 
     def _bucket(self, vector: np.ndarray) -> int:
         return 0 if self.buckets == 1 else int(self.bucket_of(vector[None, :])[0])  # type: ignore[misc]
 
-    def locate(self, id_: str) -> tuple[int, int] | None:
-        """``(bucket, row)`` of an ID, or None."""
-        loc = self.where.get(id_)
-        return None if loc is None else (loc % self.buckets, loc // self.buckets)
+    def num_of(self, id_: str) -> int:
+        """The number of ``id_`` in the ID table (it may have no vector), or -1."""
+        return self.table.find(id_)
 
-    def canonical(self, id_: str) -> str | None:
-        """The stored string object equal to ``id_`` (to share one object per ID), or None."""
+    def locate_num(self, num: int) -> tuple[int, int] | None:
+        loc = self.loc
+        if num < 0 or num >= len(loc) or loc[num] < 0:
+            return None
+        where = int(loc[num])
+        return where % self.buckets, where // self.buckets
+
+    def locate(self, id_: str) -> tuple[int, int] | None:
+        """``(bucket, row)`` of an ID's vector, or None."""
+        return self.locate_num(self.table.find(id_))
+
+    def rows_of(self, nums: np.ndarray) -> np.ndarray:
+        """``pos * buckets + bucket`` of many ID numbers (-1 where absent)."""
+        loc = self.loc
+        nums = np.asarray(nums, dtype=np.int64)
+        inside = (nums >= 0) & (nums < len(loc))
+        out = np.full(len(nums), -1, dtype=np.int64)
+        out[inside] = loc[nums[inside]]
+        return out
+
+    def id_at(self, bucket: int, pos: int) -> str:
+        return self.table.id_of(int(self.blocks[bucket].nums[pos]))
+
+    def block_ids(self, block: Block, rows: np.ndarray | None = None) -> list[str]:
+        """The IDs of a block's live rows (or of ``rows`` of it)."""
+        return self.table.ids_of(block.nums[: block.n] if rows is None else block.nums[rows])
+
+    def numbers_adding(self, ids: pa.Array) -> np.ndarray:
+        """The numbers of many IDs; those not in the table are added without a vector (by the only writer)."""
+        nums = self.table.find_many(ids)
+        for pos in np.flatnonzero(nums < 0).tolist():
+            nums[pos] = self.add_id(ids[pos].as_py())
+        return nums
+
+    def holds(self, id_: str, vector: np.ndarray) -> bool:
+        """Whether this exact vector is stored for ``id_`` (bytes: cheaper than array_equal; a -0.0 / 0.0 or NaN
+        difference only costs a write of an equal value)."""
         loc = self.locate(id_)
-        return None if loc is None else self.blocks[loc[0]].ids[loc[1]]  # type: ignore[no-any-return]
+        if loc is None:
+            return False
+        return bool(self.blocks[loc[0]].matrix[loc[1]].tobytes() == np.asarray(vector, dtype=np.float32).tobytes())
+
+    def counter(self, counts: np.ndarray) -> Counter[str]:
+        """``{ID: count}`` of the ID numbers whose count (``counts[number]``) is not 0."""
+        nonzero = np.flatnonzero(counts)
+        return Counter(dict(zip(self.table.ids_of(nonzero), counts[nonzero].tolist(), strict=True)))
 
     def get(self, id_: str) -> np.ndarray | None:
         """A copy of the vector of ``id_``, or None."""
         loc = self.locate(id_)
         return None if loc is None else self.blocks[loc[0]].matrix[loc[1]].copy()
+
+    def _reserve(self, size: int) -> None:
+        if size > len(self.loc):
+            grown = np.full(max(size, int(len(self.loc) * GROWTH)), -1, dtype=self.loc_dtype)
+            grown[: len(self.loc)] = self.loc
+            self.loc = grown
+
+    def add_id(self, id_: str) -> int:
+        """The number of ``id_``, added (without a vector) if new; for IDs that only known items name."""
+        num = self.table.add(id_)
+        self._reserve(num + 1)
+        return num
 
     def set(self, id_: str, vector: np.ndarray) -> None:
         """Insert or overwrite a vector (moving it to another bucket if its hash changed)."""
@@ -99,7 +188,8 @@ class VectorStore:
         if vector.shape != (self.features,):
             raise ValueError(f"vector of {id_} has {vector.size} values, not {self.features}")
         bucket = self._bucket(vector)
-        loc = self.locate(id_)
+        num = self.add_id(id_)
+        loc = self.locate_num(num)
         if loc is not None and loc[0] == bucket:
             self.blocks[bucket].write(loc[1], vector)
             return
@@ -107,20 +197,21 @@ class VectorStore:
             self._remove_at(*loc)
         else:
             self.recent.add(id_)
-        self.where[id_] = self.blocks[bucket].append(id_, vector) * self.buckets + bucket
+        self.loc[num] = self.blocks[bucket].append(num, vector) * self.buckets + bucket
+        self.count += 1
 
     def _remove_at(self, bucket: int, pos: int) -> None:
         block = self.blocks[bucket]
         last = block.n - 1
-        del self.where[block.ids[pos]]
+        self.loc[block.nums[pos]] = -1
         if pos != last:
-            moved = block.ids[last]
-            block.matrix[pos] = block.matrix[last]
+            moved = int(block.nums[last])
+            block.writable()[pos] = block.matrix[last]
             block.norms[pos] = block.norms[last]
-            block.ids[pos] = moved
-            self.where[moved] = pos * self.buckets + bucket
-        block.ids[last] = None
+            block.nums[pos] = moved
+            self.loc[moved] = pos * self.buckets + bucket
         block.n = last
+        self.count -= 1
 
     def remove(self, id_: str) -> None:
         loc = self.locate(id_)
@@ -128,64 +219,87 @@ class VectorStore:
             self._remove_at(*loc)
             self.recent.discard(id_)
 
-    def retain_recent_and(self, keep: Collection[str]) -> None:
-        """Drop every vector whose ID is neither in ``keep`` nor recent, then forget the recent set (a new MODEL)."""
-        for bucket, block in enumerate(self.blocks):
-            ids = block.ids[: block.n]
-            mask = np.fromiter((i in keep or i in self.recent for i in ids), dtype=bool, count=block.n)
-            if mask.all():
-                continue
-            for i in ids[~mask]:
-                del self.where[i]
-            kept = int(mask.sum())
-            fresh = Block(self.features, kept)
-            fresh.matrix[:] = block.matrix[: block.n][mask]
-            fresh.norms[:] = block.norms[: block.n][mask]
-            fresh.ids[:] = ids[mask]
-            fresh.n = kept
-            self.blocks[bucket] = fresh
-            for pos, i in enumerate(fresh.ids):
-                self.where[i] = pos * self.buckets + bucket
-        self.recent = set()
+    def retain_recent_and(self, keep: Collection[str]) -> VectorStore:
+        """A store without the vectors whose ID is neither in ``keep`` nor recent, and with no recent IDs (a new MODEL);
+        this store itself when nothing goes (its ID numbers then stay valid)."""
+        nums = self.live_nums()
+        ids = self.table.ids_of(nums)
+        recent = self.recent
+        mask = np.fromiter((i in keep or i in recent for i in ids), dtype=bool, count=len(ids))
+        if mask.all():
+            self.recent = set()
+            return self
+        rows = self.rows_of(nums[mask])
+        matrix = np.empty((len(rows), self.features), dtype=np.float32)
+        for bucket, block in self.live_blocks():
+            chosen = np.flatnonzero(rows % self.buckets == bucket)
+            matrix[chosen] = block.matrix[rows[chosen] // self.buckets]
+        fresh = VectorStore(self.features, self.buckets, self.bucket_of)
+        fresh.fill(pa.array([i for i, kept in zip(ids, mask.tolist(), strict=True) if kept], type=pa.string()), matrix)
+        return fresh
 
-    def merged_with(self, ids: list[str], matrix: np.ndarray, flat: bool = False) -> VectorStore:
+    def merged_with(self, ids: IdList, matrix: np.ndarray, flat: bool = False) -> VectorStore:
         """A new store holding these vectors plus every current one whose ID is not among them (a bulk load); in one
-        block if ``flat`` (to be rebucketed), else bucketed as this one."""
-        matrix = np.asarray(matrix, dtype=np.float32).reshape(len(ids), self.features)
-        new_ids = set(ids)
-        old_ids = [i for i in self.where if i not in new_ids]
-        old = np.empty((len(old_ids), self.features), dtype=np.float32)
-        for row, i in enumerate(old_ids):
-            bucket, pos = self.locate(i)  # type: ignore[misc]
-            old[row] = self.blocks[bucket].matrix[pos]
-        all_ids = np.empty(len(old_ids) + len(ids), dtype=object)
-        all_ids[: len(old_ids)] = old_ids
-        all_ids[len(old_ids) :] = ids
+        block if ``flat`` (to be rebucketed), else bucketed as this one. ID numbers are not kept."""
+        new_ids = ids if isinstance(ids, pa.Array | pa.ChunkedArray) else pa.array(ids, type=pa.string())
+        matrix = np.asarray(matrix, dtype=np.float32).reshape(len(new_ids), self.features)
         store = VectorStore(self.features) if flat else VectorStore(self.features, self.buckets, self.bucket_of)
-        store._fill(all_ids, np.concatenate([old, matrix]) if len(old_ids) else matrix)
-        store.recent = {i for i in self.recent if i in store.where}
+        if self.count:
+            old_nums = self.live_nums()
+            old_ids = self.table.as_arrow(old_nums)
+            kept = np.flatnonzero(~pc.is_in(old_ids, value_set=new_ids).to_numpy(zero_copy_only=False))
+            old_ids, rows = old_ids.take(pa.array(kept)), self.rows_of(old_nums[kept])
+            old = np.empty((len(kept), self.features), dtype=np.float32)
+            for bucket, block in self.live_blocks():
+                chosen = np.flatnonzero(rows % self.buckets == bucket)
+                old[chosen] = block.matrix[rows[chosen] // self.buckets]
+            if len(kept):
+                new_ids = pa.concat_arrays([old_ids, _chunk(new_ids)])
+                matrix = np.concatenate([old, matrix])
+        store.fill(new_ids, matrix)
+        store.recent = {i for i in self.recent if i in store}
         return store
 
-    def _fill(self, ids: np.ndarray, matrix: np.ndarray) -> None:
-        """Fill an empty store (later rows win for duplicate IDs)."""
-        last_row = {id_: row for row, id_ in enumerate(ids.tolist())}
-        keep = np.sort(np.fromiter(last_row.values(), dtype=np.int64, count=len(last_row)))
-        ids, matrix = ids[keep], matrix[keep]
-        buckets = np.zeros(len(ids), dtype=np.int64) if self.buckets == 1 else self.bucket_of(matrix)  # type: ignore[misc]
-        norms = np.linalg.norm(matrix.astype(np.float64), axis=1).astype(np.float32)
-        for bucket in range(self.buckets):
-            rows = np.flatnonzero(buckets == bucket)
-            block = Block(self.features, len(rows))
-            block.matrix[:] = matrix[rows]
-            block.norms[:] = norms[rows]
-            block.ids[:] = ids[rows]
-            block.n = len(rows)
-            self.blocks[bucket] = block
-            self.where.update(zip(block.ids.tolist(), range(bucket, len(rows) * self.buckets, self.buckets), strict=True))
+    def fill(self, ids: IdList, matrix: np.ndarray) -> None:
+        """Fill an empty store (later rows win for duplicate IDs); ``matrix`` may be kept as the store's own block."""
+        id_array = _chunk(ids if isinstance(ids, pa.Array | pa.ChunkedArray) else pa.array(ids, type=pa.string()))
+        keep = last_occurrences(id_array)
+        if keep is not None:
+            id_array, matrix = id_array.take(pa.array(keep)), matrix[keep]
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)  # may be a read-only view: copied on first write
+        self.table = IdTable(id_array)
+        n = len(id_array)
+        self.loc = np.empty(max(n, MIN_CAPACITY), dtype=self.loc_dtype)
+        self.loc[n:] = -1
+        norms = row_norms(matrix)
+        if self.buckets == 1:
+            block = Block(self.features)
+            block.matrix, block.norms, block.nums, block.n = matrix, norms, np.arange(n, dtype=np.int32), n
+            self.blocks = [block]
+            self.loc[:n] = np.arange(n)
+        else:
+            buckets = self.bucket_of(matrix)  # type: ignore[misc]
+            for bucket in range(self.buckets):
+                rows = np.flatnonzero(buckets == bucket)
+                block = Block(self.features)
+                block.matrix, block.norms, block.nums, block.n = matrix[rows], norms[rows], rows.astype(np.int32), len(rows)
+                self.blocks[bucket] = block
+                self.loc[rows] = np.arange(len(rows), dtype=np.int64) * self.buckets + bucket
+        self.count = n
+
+    def absent(self, ids: Collection[str]) -> builtins.set[str]:
+        """The IDs among ``ids`` without a vector here, as a new set (looked up in bulk)."""
+        if not ids:
+            return set()
+        listed = ids if isinstance(ids, list) else list(ids)
+        if not self.count:
+            return set(listed)
+        missing = np.flatnonzero(self.rows_of(self.table.find_many(listed)) < 0)
+        return {listed[j] for j in missing.tolist()}
 
     def gram(self) -> np.ndarray | None:
         """V'V in double precision, accumulated block by block in chunks (no full float64 copy); None if empty."""
-        if not self.where:
+        if not self.count:
             return None
         total = np.zeros((self.features, self.features), dtype=np.float64)
         for block in self.blocks:
@@ -202,5 +316,24 @@ class VectorStore:
                 yield int(bucket), block
 
     def nbytes(self) -> int:
-        """Bytes held by the arrays (not the ID strings and the index)."""
-        return sum(b.nbytes() for b in self.blocks)
+        """Bytes held: the blocks' arrays, the location array and the ID table."""
+        return sum(b.nbytes() for b in self.blocks) + int(self.loc.nbytes) + self.table.nbytes()
+
+
+def renumbering(old: VectorStore, new: VectorStore, referenced: np.ndarray) -> np.ndarray | None:
+    """``mapping[old number] = new number`` for the ``referenced`` ID numbers of ``old`` (an ID that ``new`` lacks is
+    added to it without a vector); None when ``new`` is ``old`` or nothing is referenced."""
+    if new is old or not len(referenced):
+        return None
+    mapping = np.full(len(old.table), -1, dtype=np.int64)
+    found = new.table.find_many(old.table.as_arrow(referenced))
+    for pos in np.flatnonzero(found < 0).tolist():
+        found[pos] = new.add_id(old.table.id_of(int(referenced[pos])))
+    mapping[referenced] = found
+    return mapping
+
+
+def _chunk(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(ids, pa.ChunkedArray):
+        return ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0)
+    return ids

@@ -83,13 +83,14 @@ def create_experiment_app(config: Config, variants: list[Variant],
     control = variants[0]
     config = config.with_overrides({UPDATE_TOPIC_KEY: control.update_topic}, "experiment control")
     if managers is None:
-        managers = {v.name: instantiate(config[MANAGER_KEY], MANAGER_KEY, config, ServingModelManager) for v in variants}
+        manager_class = config.settings.serving.model_manager_class
+        managers = {v.name: instantiate(manager_class, MANAGER_KEY, config, ServingModelManager) for v in variants}
     proxy = VariantManager(variants, managers)
     app = create_app(config, proxy, consume_updates=consume_updates)
     state = app.state.oryx
-    analysis = ExperimentAnalysis([v.name for v in variants], config["oryx.serving.experiment.conversion-window-s"],
-                                  config["oryx.serving.experiment.significance"],
-                                  config["oryx.serving.experiment.confidence"])
+    experiment = config.settings.serving.experiment
+    analysis = ExperimentAnalysis([v.name for v in variants], experiment.conversion_window_s, experiment.significance,
+                                  experiment.confidence)
     state.extras["experiment"] = analysis
     state.extras["experiment_variants"] = variants
     holder: dict[str, Any] = {}
@@ -109,14 +110,14 @@ def create_experiment_app(config: Config, variants: list[Variant],
         async with inner(app_):
             started: list[Any] = []
             try:
-                if consume_updates and config["oryx.update-topic.broker"] is not None:
+                if consume_updates and config.settings.update_topic.broker is not None:
                     for variant in variants[1:]:
                         own = config.with_overrides({UPDATE_TOPIC_KEY: variant.update_topic}, f"variant {variant.name}")
                         consumer = UpdateConsumer(own, managers[variant.name])
                         state.extras[f"update_consumer:{variant.name}"] = consumer
                         consumer.start()
                         started.append(consumer)
-                if config["oryx.input-topic.broker"] is not None:
+                if config.settings.input_topic.broker:
                     holder["producer"] = open_served_producer(config)
                     watcher = ExperimentConsumer(config, analysis)
                     state.extras["experiment_consumer"] = watcher

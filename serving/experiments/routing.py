@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
 
-from oryxpy.interfaces import ServingModelManager
+from oryxpy.interfaces import RescorerProvider, ServingModelManager
 from serving.experiments.variants import Variant, assign
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,16 @@ class VariantManager(ServingModelManager):
         return self.current().get_model()
 
     def is_ready(self) -> bool:
-        is_ready = getattr(self.current(), "is_ready", None)
-        return True if is_ready is None else bool(is_ready())
+        return self.current().is_ready()
+
+    @property
+    def rescorer_provider(self) -> RescorerProvider | None:
+        """The current variant's (a class attribute of ServingModelManager would otherwise hide it)."""
+        return self.current().rescorer_provider
+
+    @rescorer_provider.setter
+    def rescorer_provider(self, provider: RescorerProvider | None) -> None:
+        raise AttributeError("an A/B test's rescorer providers are those of its variants' managers")
 
     def __getattr__(self, name: str) -> Any:  # rescorer_provider and the like: the current variant's
         if name in ("variants", "managers", "control"):

@@ -56,7 +56,7 @@ def parse_variants(text: str | None) -> list[Variant]:
 
 
 def variants_of(config: Config) -> list[Variant]:
-    return parse_variants(config[KEY])
+    return parse_variants(config.settings.serving.experiment.variants)
 
 
 def unit_hash(salt: str, key: str) -> float:

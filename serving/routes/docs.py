@@ -21,7 +21,8 @@ ASSETS = {  # URL name: (file in the package, media type)
 
 @cache
 def _asset(name: str) -> bytes:
-    return (swagger_ui_path / ASSETS[name][0]).read_bytes()
+    data: bytes = (swagger_ui_path / ASSETS[name][0]).read_bytes()
+    return data
 
 
 @router.get("/docs", include_in_schema=False)

@@ -9,15 +9,17 @@ from fastapi import APIRouter, Request, Response
 from oryxpy.errors import NotFound
 from serving import formats
 from serving.als.queries import dot, fold_in
+from serving.openapi import QUERY_ERRORS, VALUE, VALUES
 from serving.params import State, path_id_values, path_ids, ready_model
+from serving.vector_model import VECTORS
 
-router = APIRouter(tags=["estimate"])
+router = APIRouter(tags=["estimate"], responses=QUERY_ERRORS)
 
 
-@router.get("/estimate/{userAndItems:path}")
+@router.get("/estimate/{userAndItems:path}", responses=VALUES)
 def estimate(request: Request, state: State) -> Response:
     """The user's estimated strength (dot product) for each given item, in order (0.0 for unknown items)."""
-    model = ready_model(state)
+    model = ready_model(state, VECTORS, "/estimate")
     ids = path_ids(request)
     if not ids:
         raise NotFound("no user ID given")
@@ -36,10 +38,10 @@ def estimate(request: Request, state: State) -> Response:
     return formats.values(request, result)
 
 
-@router.get("/estimateForAnonymous/{toItemAndItems:path}")
+@router.get("/estimateForAnonymous/{toItemAndItems:path}", responses=VALUE)
 def estimate_for_anonymous(request: Request, state: State) -> Response:
     """Estimated strength for the first item of an anonymous user described by the other items (item or item=strength)."""
-    model = ready_model(state)
+    model = ready_model(state, VECTORS, "/estimateForAnonymous")
     ids = path_ids(request)[:1]
     if not ids:
         raise NotFound("no item ID given")

@@ -7,16 +7,18 @@ from fastapi import APIRouter, Request, Response
 from oryxpy.errors import NotFound
 from serving import formats
 from serving.als.queries import cosine, dot
+from serving.openapi import ID_VALUES, QUERY_ERRORS
 from serving.params import HowMany, Offset, State, exact_ids, paging, ready_model
+from serving.vector_model import VECTORS
 
-router = APIRouter(tags=["explain"])
+router = APIRouter(tags=["explain"], responses={**ID_VALUES, **QUERY_ERRORS})
 
 
 @router.get("/because/{userAndItem:path}")
 def because(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0") -> Response:
     """The user's known items most similar (cosine) to the item, most similar first; 404 for an unknown user or item."""
     n, skip = paging(howMany, offset)
-    model = ready_model(state)
+    model = ready_model(state, VECTORS, "/because")
     user, item = exact_ids(request, 2)
     item_vector = model.item_vector(item)
     if item_vector is None:
@@ -32,7 +34,7 @@ def because(request: Request, state: State, howMany: HowMany = "10", offset: Off
 def most_surprising(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0") -> Response:
     """The user's known items with the lowest estimated strength (dot product), least expected first."""
     n, skip = paging(howMany, offset)
-    model = ready_model(state)
+    model = ready_model(state, VECTORS, "/mostSurprising")
     (user,) = exact_ids(request, 1)
     xu = model.user_vector(user)
     if xu is None:

@@ -22,6 +22,7 @@ from serving.io_body import (
     read_raw,
 )
 from serving.io_write import now_ms, send_records, writable_producer
+from serving.openapi import WRITE_ERRORS, Responses
 from serving.params import State
 
 router = APIRouter()
@@ -43,11 +44,9 @@ _OPENAPI: dict[str, Any] = {
                 "ingestedFile": {"type": "string", "format": "binary"}}}},
         },
     },
-    "responses": {"400": {"description": "a line is invalid; nothing was sent"},
-                  "403": {"description": "read-only"},
-                  "413": {"description": "body, its decompressed size or its record count too large; nothing was sent"},
-                  "503": {"description": "the input topic failed; the message says how many records went"}},
 }
+_RESPONSES: Responses = {204: {"description": "every record sent; the topic acknowledged them"},
+                         **{k: v for k, v in WRITE_ERRORS.items() if k != 404}}
 
 
 def texts_of(body: bytes, content_type: str, encoding: str, limit: int) -> list[Text]:
@@ -98,7 +97,7 @@ def parse_body(body: bytes, content_type: str, encoding: str, limit: int, max_re
     return records_of(texts_of(body, content_type, encoding, limit), now_ms(), max_record_bytes, max_records)
 
 
-@router.post("/ingest", status_code=204, response_class=Response, openapi_extra=_OPENAPI)
+@router.post("/ingest", status_code=204, response_class=Response, responses=_RESPONSES, openapi_extra=_OPENAPI)
 async def ingest(request: Request, state: State) -> Response:
     """Validate every line of the body, then send them all to the input topic (nothing is sent if one is bad)."""
     producer = writable_producer(state)
@@ -106,10 +105,10 @@ async def ingest(request: Request, state: State) -> Response:
     media = parse_options_header(content_type)[0].decode("latin-1").lower()
     if media not in LINE_TYPES and media != "multipart/form-data":
         raise HTTPException(415, f"unsupported Content-Type {media!r}: use text/plain, text/csv, application/json or multipart/form-data")
-    limit = int(state.config["oryx.serving.api.max-body-bytes"])
+    limit = int(state.config.settings.serving.api.max_body_bytes)
     body = await read_raw(request, limit)
     records = await run_in_threadpool(parse_body, body, content_type, request.headers.get("content-encoding", ""), limit,
-                                      int(state.config["oryx.update-topic.message.max-size"]),
-                                      int(state.config["oryx.serving.api.max-records"]))
+                                      int(state.config.settings.update_topic.message.max_size),
+                                      int(state.config.settings.serving.api.max_records))
     await send_records(producer, records)
     return Response(status_code=204)

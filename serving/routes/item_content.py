@@ -12,7 +12,8 @@ from oryxpy.content import content_record, validate_content
 from oryxpy.errors import InvalidInput, RequestTooLarge
 from oryxpy.validation import check_id
 from serving.io_body import Budget, charset_of, decode_content_encoding, decode_text, read_raw
-from serving.io_write import raw_segments, send_records, writable_producer
+from serving.io_write import id_segments, send_records, writable_producer
+from serving.openapi import WRITE_ERRORS, Responses
 from serving.params import State
 from serving.state import ServingState
 
@@ -28,9 +29,8 @@ _OPENAPI: dict[str, Any] = {
         "content": {"application/json": {"schema": {"type": "object", "example": {
             "title": "Toy Story (1995)", "genres": ["Animation", "Comedy"], "tags": ["pixar"]}}}},
     },
-    "responses": {"400": {"description": "bad JSON or attributes"}, "403": {"description": "read-only"},
-                  "413": {"description": "body too large"}},
 }
+_RESPONSES: Responses = {204: {"description": "sent; the topic acknowledged it"}, **WRITE_ERRORS}
 
 
 def parse_content(item: str, body: bytes, encoding: str, content_type: str, limit: int) -> str:
@@ -51,13 +51,13 @@ def parse_content(item: str, body: bytes, encoding: str, content_type: str, limi
     return content_record(validate_content(item, attributes))
 
 
-async def _post(request: Request, state: ServingState, tail: str) -> Response:
-    [item] = raw_segments(request, tail, 1)
+async def _post(request: Request, state: ServingState) -> Response:
+    [item] = id_segments(request, 1)
     if item == "":
         raise InvalidInput("empty item ID")
     check_id(item, "item ID")
     producer = writable_producer(state)
-    limit = int(state.config["oryx.serving.api.max-body-bytes"])
+    limit = int(state.config.settings.serving.api.max_body_bytes)
     body = await read_raw(request, limit)
     record = await run_in_threadpool(parse_content, item, body, request.headers.get("content-encoding", ""),
                                      request.headers.get("content-type", ""), limit)
@@ -65,13 +65,13 @@ async def _post(request: Request, state: ServingState, tail: str) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/item/{itemID}", status_code=204, response_class=Response, openapi_extra=_OPENAPI)
+@router.post("/item/{itemID}", status_code=204, response_class=Response, responses=_RESPONSES, openapi_extra=_OPENAPI)
 async def post_item(itemID: str, request: Request, state: State) -> Response:  # noqa: N803
     """Send the item's content record once the input topic acknowledged it (the two-tower model uses it)."""
-    return await _post(request, state, itemID)
+    return await _post(request, state)
 
 
 @router.post("/item/{tail:path}", status_code=204, response_class=Response, include_in_schema=False)
 async def post_item_encoded(tail: str, request: Request, state: State) -> Response:
     """POST /item for IDs holding an encoded slash (%2F), which the decoded path splits apart."""
-    return await _post(request, state, tail)
+    return await _post(request, state)

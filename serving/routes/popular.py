@@ -12,8 +12,20 @@ from fastapi import APIRouter, Request, Response
 from serving import formats
 from serving.als.queries import top_n
 from serving.java_order import bucket_key
-from serving.params import HowMany, Offset, RescorerParams, State, paging, ready_model, rescorer_for
+from serving.models import KNOWN_ITEMS
+from serving.openapi import ID_COUNTS, IDS, MODEL_ERRORS, PARAMETER_ERRORS
+from serving.params import (
+    HowMany,
+    HowManyOrZero,
+    Offset,
+    RescorerParams,
+    State,
+    paging,
+    ready_model,
+    rescorer_for,
+)
 from serving.selection import EVERYTHING, Select
+from serving.vector_model import VECTORS
 
 router = APIRouter(tags=["popular"])
 
@@ -30,10 +42,10 @@ def _top_counts(counts: Counter[str], rescorer: Any, n: int, skip: int) -> list[
     return candidates[skip:skip + n]
 
 
-@router.get("/popularRepresentativeItems")
+@router.get("/popularRepresentativeItems", responses={**IDS, **MODEL_ERRORS})
 def popular_representative_items(request: Request, state: State) -> Response:
     """For each feature, the item with the largest value of that feature (among its LSH candidates)."""
-    model = ready_model(state)
+    model = ready_model(state, VECTORS, "/popularRepresentativeItems")
     result: list[str | None] = []
     for f in range(model.features):
         axis = np.zeros(model.features)
@@ -43,21 +55,21 @@ def popular_representative_items(request: Request, state: State) -> Response:
     return formats.ids(request, result)
 
 
-@router.get("/mostActiveUsers")
+@router.get("/mostActiveUsers", responses={**ID_COUNTS, **PARAMETER_ERRORS})
 def most_active_users(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0",
                       rescorerParams: RescorerParams = None) -> Response:
     """Users with the most known items, most first."""
     n, skip = paging(howMany, offset)
-    model = ready_model(state)
-    rescorer = rescorer_for(state, "most_active_users", rescorerParams or [])
+    model = ready_model(state, KNOWN_ITEMS, "/mostActiveUsers")
+    rescorer = rescorer_for(state, lambda p: p.get_most_active_users_rescorer(rescorerParams or []))
     return formats.id_counts(request, _top_counts(model.user_counts(), rescorer, n, skip))
 
 
-@router.get("/mostPopularItems")
-def most_popular_items(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0",
+@router.get("/mostPopularItems", responses={**ID_COUNTS, **PARAMETER_ERRORS})
+def most_popular_items(request: Request, state: State, howMany: HowManyOrZero = "10", offset: Offset = "0",
                        rescorerParams: RescorerParams = None, selection: Select = EVERYTHING) -> Response:
     """Items known by the most users, most first."""
     n, skip = paging(howMany, offset, allow_zero=True)  # Oryx answers 200 and an empty list to howMany=0
-    model = ready_model(state)
-    rescorer = selection.rescorer(rescorer_for(state, "most_popular_items", rescorerParams or []))
+    model = ready_model(state, KNOWN_ITEMS, "/mostPopularItems")
+    rescorer = selection.rescorer(rescorer_for(state, lambda p: p.get_most_popular_items_rescorer(rescorerParams or [])))
     return formats.id_counts(request, _top_counts(model.item_counts(), rescorer, n, skip))

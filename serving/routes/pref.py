@@ -18,7 +18,8 @@ from serving.io_body import (
     iter_lines,
     read_raw,
 )
-from serving.io_write import now_ms, raw_segments, send_records, writable_producer
+from serving.io_write import id_segments, now_ms, send_records, writable_producer
+from serving.openapi import WRITE_ERRORS, Responses
 from serving.params import State
 from serving.state import ServingState
 
@@ -35,14 +36,13 @@ _OPENAPI: dict[str, Any] = {
         "description": "first line = strength (a finite number); empty means 1",
         "content": {mt: {"schema": {"type": "string", "example": "2.5"}} for mt in ("text/plain", "text/csv", "application/json")},
     },
-    "responses": {"400": {"description": "bad strength or ID"}, "403": {"description": "read-only"},
-                  "415": {"description": "a body that is not text/plain, text/csv, application/json or form-encoded"}},
 }
+_RESPONSES: Responses = {204: {"description": "sent; the topic acknowledged it"}, **WRITE_ERRORS}
 
 
-def pref_ids(request: Request, tail: str) -> tuple[str, str]:
+def pref_ids(request: Request) -> tuple[str, str]:
     """User and item IDs from the raw path (so that either may contain ``/`` sent as %2F)."""
-    user, item = raw_segments(request, tail, 2)
+    user, item = id_segments(request, 2)
     if user == "" or item == "":
         raise InvalidInput(f"empty {'user' if user == '' else 'item'} ID")
     return check_id(user, "user ID"), check_id(item, "item ID")
@@ -60,42 +60,43 @@ async def _strength(request: Request, limit: int) -> str:
     return normalize_strength(first) if first else "1.0"
 
 
-async def _post(request: Request, state: ServingState, tail: str) -> Response:
+async def _post(request: Request, state: ServingState) -> Response:
     """Send ``user,item,strength,now`` once the topic acknowledged it."""
-    user, item = pref_ids(request, tail)
+    user, item = pref_ids(request)
     producer = writable_producer(state)
-    strength = await _strength(request, min(MAX_PREF_BODY, int(state.config["oryx.serving.api.max-body-bytes"])))
+    strength = await _strength(request, min(MAX_PREF_BODY, int(state.config.settings.serving.api.max_body_bytes)))
     await send_records(producer, [format_record(user, item, strength, now_ms())])
     return Response(status_code=204)
 
 
-async def _delete(request: Request, state: ServingState, tail: str) -> Response:
+async def _delete(request: Request, state: ServingState) -> Response:
     """Send the deletion ``user,item,,now`` once the topic acknowledged it."""
-    user, item = pref_ids(request, tail)
+    user, item = pref_ids(request)
     producer = writable_producer(state)
     await send_records(producer, [format_record(user, item, "", now_ms())])
     return Response(status_code=204)
 
 
-@router.post("/pref/{userID}/{itemID}", status_code=204, response_class=Response, openapi_extra=_OPENAPI)
+@router.post("/pref/{userID}/{itemID}", status_code=204, response_class=Response, responses=_RESPONSES, openapi_extra=_OPENAPI)
 async def post_pref(userID: str, itemID: str, request: Request, state: State) -> Response:  # noqa: N803
     """Send the interaction userID,itemID,strength,now; the body's first line is the strength (default 1)."""
-    return await _post(request, state, f"{userID}/{itemID}")
+    return await _post(request, state)
 
 
-@router.delete("/pref/{userID}/{itemID}", status_code=204, response_class=Response, responses=_OPENAPI["responses"])
+@router.delete("/pref/{userID}/{itemID}", status_code=204, response_class=Response,
+                responses={k: v for k, v in _RESPONSES.items() if k not in (413, 415)})
 async def delete_pref(userID: str, itemID: str, request: Request, state: State) -> Response:  # noqa: N803
     """Send the deletion userID,itemID,,now."""
-    return await _delete(request, state, f"{userID}/{itemID}")
+    return await _delete(request, state)
 
 
 @router.post("/pref/{tail:path}", status_code=204, response_class=Response, include_in_schema=False)
 async def post_pref_encoded(tail: str, request: Request, state: State) -> Response:
     """POST /pref for IDs holding an encoded slash (%2F), which the decoded path splits apart."""
-    return await _post(request, state, tail)
+    return await _post(request, state)
 
 
 @router.delete("/pref/{tail:path}", status_code=204, response_class=Response, include_in_schema=False)
 async def delete_pref_encoded(tail: str, request: Request, state: State) -> Response:
     """DELETE /pref for IDs holding an encoded slash (%2F), which the decoded path splits apart."""
-    return await _delete(request, state, tail)
+    return await _delete(request, state)

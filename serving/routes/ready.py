@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from oryxpy.errors import ModelNotReady
-from serving.params import State, ready_model
+from serving.openapi import NOT_READY, Responses
+from serving.params import State
 
-router = APIRouter(tags=["ready"])
+_READY: Responses = {200: {"description": "the model is ready (empty body)"}}
+router = APIRouter(tags=["ready"], responses={**_READY, **NOT_READY})
 
 
 @router.get("/ready")
@@ -16,7 +18,6 @@ def ready(state: State) -> Response:
     reason = state.not_ready_reason()
     if reason is not None:
         raise ModelNotReady(reason)
-    ready_model(state)
     return Response(status_code=200)
 
 

@@ -9,18 +9,20 @@ from fastapi import APIRouter, Request, Response
 from oryxpy.errors import NotFound
 from serving import formats
 from serving.als.queries import cosine, unit_sum
+from serving.openapi import ID_VALUES, QUERY_ERRORS, VALUES
 from serving.params import HowMany, Offset, RescorerParams, State, paging, path_ids, ready_model, rescorer_for
 from serving.selection import EVERYTHING, Select
+from serving.vector_model import VECTORS
 
-router = APIRouter(tags=["similarity"])
+router = APIRouter(tags=["similarity"], responses=QUERY_ERRORS)
 
 
-@router.get("/similarity/{itemIDs:path}")
+@router.get("/similarity/{itemIDs:path}", responses=ID_VALUES)
 def similarity(request: Request, state: State, howMany: HowMany = "10", offset: Offset = "0", rescorerParams: RescorerParams = None,
                selection: Select = EVERYTHING) -> Response:
     """Items most similar (cosine) to the direction of the given items' summed vectors, excluding those items."""
     n, skip = paging(howMany, offset)
-    model = ready_model(state)
+    model = ready_model(state, VECTORS, "/similarity")
     items = path_ids(request)
     if not items:
         raise NotFound("no item ID given")
@@ -28,16 +30,16 @@ def similarity(request: Request, state: State, howMany: HowMany = "10", offset: 
     for item, vector in zip(items, vectors, strict=True):
         if vector is None:
             raise NotFound(f"unknown item '{item}'")
-    rescorer = rescorer_for(state, "most_similar_items", rescorerParams or [])
+    rescorer = rescorer_for(state, lambda p: p.get_most_similar_items_rescorer(rescorerParams or []))
     target = unit_sum(vectors)  # type: ignore[arg-type]
     return formats.id_values(request, selection.top_n(model, target, n + skip, set(items), rescorer, cosine=True)[skip:])
 
 
-@router.get("/similarityToItem/{toItemAndItems:path}")
+@router.get("/similarityToItem/{toItemAndItems:path}", responses=VALUES)
 def similarity_to_item(request: Request, state: State, selection: Select = EVERYTHING) -> Response:
     """Cosine similarity of each given item to the first one, in order (0.0 for unknown items, and for items the
     exclude or include list rules out)."""
-    model = ready_model(state)
+    model = ready_model(state, VECTORS, "/similarityToItem")
     ids = path_ids(request)
     if not ids:
         raise NotFound("no item ID given")

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 
 import numpy as np
 
@@ -22,7 +22,8 @@ _IPOW10 = 10 ** np.arange(0, 19, dtype=np.int64)
 def _scale(values: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """values x 10^shift in one rounding (a division for negative shifts, so exact powers of ten are used)."""
     power = _POW10[np.abs(shift)]
-    return np.where(shift >= 0, values * power, values / power)
+    scaled: np.ndarray = np.where(shift >= 0, values * power, values / power)
+    return scaled
 
 
 def shortest_digits(magnitude: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -41,7 +42,8 @@ def shortest_digits(magnitude: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
         done = final | (_scale(rounded, exponent[index] - count + 1).astype(np.float32) == magnitude[index])
         mantissa[index[done]] = rounded[done].astype(np.int64)
         digits[index[done]] = count
-        return index[~done]
+        failed: np.ndarray = index[~done]
+        return failed
 
     # Most float32 values need 7-9 digits: try 6, then more digits for those that fail, fewer for those that pass.
     everything = np.arange(len(x64))

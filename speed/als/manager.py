@@ -4,35 +4,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
 from oryxpy.config import Config
 from oryxpy.errors import InvalidInput
-from oryxpy.interfaces import SpeedModelManager
+from oryxpy.interfaces import ModelStatus, SpeedModelManager, load_status
 from oryxpy.messages import ModelMessage, ModelRefMessage, UpdateMessage, VectorUpdate
+from oryxpy.modelfiles import open_model_ref
 from oryxpy.pmml import ALSModelInfo, pmml_to_als_model
 from oryxpy.topics import KeyValue
 from speed.als.aggregate import aggregate, parse_batch
-from speed.als.loading import load_model_ref
 from speed.als.model import ALSSpeedModel
 from speed.als.updates import fold_in_batch
-from speed.batch import InputBatch
+from speed.batch import rejecter
 from speed.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
-
-ModelStatus = Literal["none", "loading", "ready"]
-
 
 class ALSSpeedModelManager(SpeedModelManager):
     """Oryx's ALS speed logic: MODEL / MODEL-REF / UP build the model; each input batch yields X and Y UPs."""
 
     def __init__(self, config: Config):
         self._config = config
-        self._no_known_items = bool(config["oryx.als.no-known-items"])
-        self._min_fraction = float(config["oryx.speed.min-model-load-fraction"])
+        self._no_known_items = bool(config.settings.als.no_known_items)
+        self._min_fraction = float(config.settings.speed.min_model_load_fraction)
         self.model: ALSSpeedModel | None = None
         self._summary_log = RateLimitedLog(log, 60.0, logging.INFO)
         self._no_solver_log = RateLimitedLog(log)
@@ -45,13 +41,14 @@ class ALSSpeedModelManager(SpeedModelManager):
         elif isinstance(message, ModelMessage):
             self._install(pmml_to_als_model(message.pmml))
         elif isinstance(message, ModelRefMessage):
-            loaded = load_model_ref(message.uri, self._config)
-            if loaded is None:
+            ref = open_model_ref(message.uri, self._config)
+            if ref is None:
                 return
-            model = self._install(loaded.info)
-            for side, vectors in (("X", loaded.x), ("Y", loaded.y)):
-                if vectors is not None:
-                    self._set_vectors(model, side, *vectors)
+            tables = {side: ref.side(side) for side in ("X", "Y")}
+            model = self._install(ref.info)
+            for side, table in tables.items():
+                if table is not None:
+                    self._set_vectors(model, side, table.id_list(), table.matrix)
             log.info("Loaded model from %s: %s", message.uri, model)
 
     def _consume_vector(self, update: VectorUpdate) -> None:
@@ -93,13 +90,10 @@ class ALSSpeedModelManager(SpeedModelManager):
 
     def model_status(self) -> ModelStatus:
         """'none' before any model, 'loading' while less than min-model-load-fraction is loaded, else 'ready'."""
-        model = self.model
-        if model is None:
-            return "none"
-        if model.fraction_loaded() < self._min_fraction:
-            return "loading"
-        model.precompute_solvers()
-        return "ready"
+        status = load_status(self.model, self._min_fraction)
+        if status == "ready" and self.model is not None:
+            self.model.precompute_solvers()
+        return status
 
     # -- the input topic --------------------------------------------------------------------------------
 
@@ -107,7 +101,7 @@ class ALSSpeedModelManager(SpeedModelManager):
         model = self.model
         if model is None or model.fraction_loaded() < self._min_fraction:
             return []
-        reject = new_data.reject if isinstance(new_data, InputBatch) else _log_reject
+        reject = rejecter(new_data, log)
         batch = aggregate(parse_batch(new_data, reject), model.implicit, model.log_strength, model.epsilon)
         if not batch.users:
             return []
@@ -117,6 +111,3 @@ class ALSSpeedModelManager(SpeedModelManager):
             self._no_solver_log.event("No %s solver yet (not enough data); those updates are skipped", missing, count=len(batch.users))
         return fold_in_batch(model, batch, xtx, yty, self._no_known_items)
 
-
-def _log_reject(index: int, error: Exception) -> None:
-    log.warning("Skipping bad input record #%d of the batch: %s", index, error)

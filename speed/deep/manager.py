@@ -12,25 +12,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
+from batch.deep.model_format import KNOWN_ITEMS, MODEL_TYPE
 from oryxpy.config import Config
 from oryxpy.content import ItemContent, ItemTower, hashed_features, is_content_record, parse_content_record
 from oryxpy.errors import InvalidInput
-from oryxpy.interfaces import SpeedModelManager
+from oryxpy.interfaces import ModelStatus, SpeedModelManager, load_status
 from oryxpy.messages import UP, ModelMessage, ModelRefMessage, UpdateMessage, VectorUpdate, up_value
 from oryxpy.modelfiles import read_vectors
 from oryxpy.pmml import ALSModelInfo, pmml_to_als_model
 from oryxpy.records import Interaction, parse_interaction
 from oryxpy.storage import join_uri, storage_for
 from oryxpy.topics import KeyValue
-from speed.batch import InputBatch
+from speed.batch import rejecter
 
 log = logging.getLogger(__name__)
-
-MODEL_TYPE = "two-tower"
 
 
 class TwoTowerSpeedModel:
@@ -45,13 +43,14 @@ class TwoTowerSpeedModel:
         self.y: dict[str, np.ndarray] = {}
         self.known: dict[str, dict[str, None]] = {}  # user -> items, as an ordered set
         self.expected = {"X": set(info.x_ids), "Y": set(info.y_ids)}
+        self.publishes_known_items = info.extra.get(KNOWN_ITEMS, "true") != "false"  # as the batch layer did
 
     def fraction_loaded(self) -> float:
         loaded, expected = len(self.y) + len(self.known), len(self.expected["X"]) + len(self.expected["Y"])
         return 1.0 if not expected else loaded / (loaded + expected)
 
     def item_vector(self, content: ItemContent) -> np.ndarray:
-        vector = self.tower.content_vectors(hashed_features([content], self.tower.buckets))[0]
+        vector: np.ndarray = self.tower.content_vectors(hashed_features([content], self.tower.buckets))[0]
         own = self.embedding.get(content.item)
         return vector if own is None else vector + own
 
@@ -67,8 +66,7 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
 
     def __init__(self, config: Config):
         self._config = config
-        self._no_known_items = bool(config["oryx.als.no-known-items"])
-        self._min_fraction = float(config["oryx.speed.min-model-load-fraction"])
+        self._min_fraction = float(config.settings.speed.min_model_load_fraction)
         self.model: TwoTowerSpeedModel | None = None
         self._lock = threading.RLock()
 
@@ -147,12 +145,9 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
                         model.known[user] = dict.fromkeys(known[n] if known is not None else [])
                 model.expected[side].difference_update(ids)
 
-    def model_status(self) -> Literal["none", "loading", "ready"]:
+    def model_status(self) -> ModelStatus:
         """'none' before any model, 'loading' below min-model-load-fraction, else 'ready' (read by the speed runner)."""
-        model = self.model
-        if model is None:
-            return "none"
-        return "loading" if model.fraction_loaded() < self._min_fraction else "ready"
+        return load_status(self.model, self._min_fraction)
 
     # -- the input topic --------------------------------------------------------------------------------
 
@@ -160,7 +155,7 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
         model = self.model
         if model is None or model.fraction_loaded() < self._min_fraction:
             return []
-        reject = new_data.reject if isinstance(new_data, InputBatch) else _log_reject
+        reject = rejecter(new_data, log)
         contents: dict[str, ItemContent] = {}
         events: list[Interaction] = []
         for index, value in enumerate(new_data):
@@ -187,10 +182,7 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
                     history.pop(event.item, None)
                 changed[event.user] = None
             for user in changed:
-                known = None if self._no_known_items else list(model.known[user])
+                known = list(model.known[user]) if model.publishes_known_items else None
                 updates.append((UP, up_value("X", user, model.user_vector(user), known)))
         return updates
 
-
-def _log_reject(index: int, error: Exception) -> None:
-    log.warning("Skipping bad input record #%d of the batch: %s", index, error)

@@ -37,9 +37,9 @@ def reference_solve(r: sp.csr_matrix, y: np.ndarray, lam: float, alpha: float, i
 
 
 @pytest.mark.parametrize("implicit,cg_steps", [(True, 0), (True, 25), (False, 0)])
-def test_half_step_solves_mllib_weighted_lambda_normal_equations(implicit: bool, cg_steps: int):
+def test_half_step_solves_mllib_weighted_lambda_normal_equations(implicit: bool, cg_steps: int) -> None:
     rng = np.random.default_rng(3)
-    r = sp.random(30, 20, density=0.3, random_state=4, format="csr")
+    r = sp.csr_matrix((np.random.default_rng(4).random((30, 20)) < 0.3).astype(np.float64))
     r.data = rng.choice([-1.0, 1.0, 2.0, 4.0], size=r.nnz) if implicit else rng.uniform(1, 5, r.nnz)
     r = sp.csr_matrix(r[np.diff(r.indptr) > 0])
     y = rng.normal(size=(20, 4))
@@ -48,7 +48,7 @@ def test_half_step_solves_mllib_weighted_lambda_normal_equations(implicit: bool,
     np.testing.assert_allclose(x, reference_solve(r, y, 0.3, 2.0, implicit), atol=1e-8)
 
 
-def test_explicit_als_recovers_planted_low_rank_ratings():
+def test_explicit_als_recovers_planted_low_rank_ratings() -> None:
     truth, observed = planted(120, 80, 3, 0.4, seed=1)
     x, y = train_als(observed, ALSParams(3, 0.01, implicit=False, iterations=40, seed=7))
     unseen = observed.toarray() == 0
@@ -56,7 +56,7 @@ def test_explicit_als_recovers_planted_low_rank_ratings():
     assert error < 0.1 * truth.std()
 
 
-def test_implicit_als_ranks_held_out_planted_items_first():
+def test_implicit_als_ranks_held_out_planted_items_first() -> None:
     rng = np.random.default_rng(2)
     groups_u, groups_i = rng.integers(0, 4, 200), rng.integers(0, 4, 100)
     affinity = groups_u[:, None] == groups_i[None, :]
@@ -71,7 +71,7 @@ def test_implicit_als_ranks_held_out_planted_items_first():
     assert hit_rate > 0.95
 
 
-def test_same_seed_same_factors_other_seed_differs():
+def test_same_seed_same_factors_other_seed_differs() -> None:
     _, observed = planted(40, 30, 2, 0.5, seed=5)
     params = ALSParams(3, 0.1, 1.0, implicit=True, iterations=3, seed=11)
     first, second = train_als(observed, params), train_als(observed, params)
@@ -81,7 +81,7 @@ def test_same_seed_same_factors_other_seed_differs():
     assert not np.allclose(first[0], other[0])
 
 
-def test_singular_explicit_system_is_a_clear_error():
+def test_singular_explicit_system_is_a_clear_error() -> None:
     observed = sp.csr_matrix(np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]))
     with pytest.raises(ModelFitError, match="singular"):
         train_als(observed, ALSParams(5, 0.0, implicit=False, iterations=1, seed=1))

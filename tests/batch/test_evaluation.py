@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from batch.evaluation import mean_auc, ranking_metrics, rmse, top_k
 
 
-def test_ranking_metrics_by_hand():
+def test_ranking_metrics_by_hand() -> None:
     x = np.array([[1.0], [1.0]])
     y = np.array([[4.0], [3.0], [2.0], [1.0]])  # every user ranks items 0, 1, 2, 3
     exclude = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 0, 0, 0]]))  # user 0 already has item 0
@@ -26,13 +26,13 @@ def test_ranking_metrics_by_hand():
     assert metrics["map@2"] == pytest.approx((0.5 / 2 + 1) / 2)
 
 
-def test_ranking_metrics_skip_users_without_relevant_items():
+def test_ranking_metrics_skip_users_without_relevant_items() -> None:
     x, y = np.array([[1.0], [1.0]]), np.array([[2.0], [1.0]])
     metrics = ranking_metrics(x, y, sp.csr_matrix(np.array([[1, 0], [0, 0]])), None, k=1)
     assert metrics == {"ndcg@1": 1.0, "precision@1": 1.0, "recall@1": 1.0, "map@1": 1.0}
 
 
-def test_mean_auc_by_hand_strict_and_negatives_from_test_items():
+def test_mean_auc_by_hand_strict_and_negatives_from_test_items() -> None:
     x = np.array([[1.0], [1.0], [0.0]])
     y = np.array([[3.0], [1.0], [2.0]])
     users = np.array([0, 0, 1, 1, 2])
@@ -43,11 +43,11 @@ def test_mean_auc_by_hand_strict_and_negatives_from_test_items():
     assert mean_auc(x, y, users, items, np.random.default_rng(0)) == pytest.approx(0.5 / 3)
 
 
-def test_mean_auc_without_any_negative_is_nan():
+def test_mean_auc_without_any_negative_is_nan() -> None:
     assert math.isnan(mean_auc(np.ones((1, 1)), np.ones((1, 1)), np.array([0]), np.array([0]), np.random.default_rng(0)))
 
 
-def test_rmse_by_hand():
+def test_rmse_by_hand() -> None:
     x, y = np.array([[1.0, 0.0]]), np.array([[2.0, 0.0], [0.0, 1.0]])
     assert rmse(x, y, np.array([0, 0]), np.array([0, 1]), np.array([1.0, 3.0])) == pytest.approx(math.sqrt(5))
     assert math.isnan(rmse(x, y, np.array([], dtype=int), np.array([], dtype=int), np.array([])))

@@ -61,10 +61,9 @@ def test_generation_stores_input_builds_and_publishes(config: Config, caplog: py
     assert sorted(ids) == sorted(info.x_ids) and known is not None
     assert "item1" not in known[ids.index("user1")]
     metrics = json.loads(LocalStorage().read_text(join_uri(model, "metrics.json")))
-    chosen = metrics["hyperparams"]  # from the default 3 x 3 log grid, then refit on all data
-    assert chosen["features"] == 4 and metrics["refit"] is True and len(metrics["candidates"]) == 9
-    assert any(chosen["lambda"] == pytest.approx(v) for v in (0.05, 0.5 ** 0.5 * 0.05 ** 0.5, 0.5))
-    assert any(chosen["alpha"] == pytest.approx(v) for v in (0.5, 2.0, 8.0))
+    chosen = metrics["hyperparams"]  # from the default staged search (a 3 x 3 log grid first), then refit on all data
+    assert chosen["features"] == 4 and metrics["refit"] is True and len(metrics["candidates"]) >= 9
+    assert 0.05 <= chosen["lambda"] <= 0.5 and 0.25 <= chosen["alpha"] <= 32
     assert 0 <= metrics["metrics"]["auc"] <= 1 and "ndcg@10" in metrics["metrics"]
     runner.close()
 

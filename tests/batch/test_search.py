@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from batch.als.update import ALSUpdate
-from batch.search import choose_combos, from_config
+from batch.search import HyperParam, SearchPlan, choose_combos, from_config
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError
 from oryxpy.interfaces import INPUT_SCHEMA
 from oryxpy.storage import LocalStorage
 
 
-def test_key_decides_int_or_float(embedded_config: Config):
+def test_key_decides_int_or_float(embedded_config: Config) -> None:
     config = embedded_config.with_overrides({"oryx.als.hyperparams.features": 10.0, "oryx.als.hyperparams.alpha": [1, 40]})
     features = from_config(config, "oryx.als.hyperparams.features", integer=True)
     alpha = from_config(config, "oryx.als.hyperparams.alpha", integer=False)
@@ -28,7 +30,7 @@ def test_key_decides_int_or_float(embedded_config: Config):
                     "oryx.als.hyperparams.features", integer=True)
 
 
-def test_two_numbers_are_a_range_longer_lists_are_values(embedded_config: Config):
+def test_two_numbers_are_a_range_longer_lists_are_values(embedded_config: Config) -> None:
     config = embedded_config.with_overrides({"oryx.als.hyperparams.lambda": [0.1, 0.2, 0.4], "oryx.als.hyperparams.features": [8, 8]})
     lam = from_config(config, "oryx.als.hyperparams.lambda", integer=False)
     assert not lam.is_range and lam.values == (0.1, 0.2, 0.4)
@@ -37,27 +39,27 @@ def test_two_numbers_are_a_range_longer_lists_are_values(embedded_config: Config
         from_config(embedded_config.with_overrides({"oryx.als.hyperparams.features": [9, 2]}), "oryx.als.hyperparams.features", True)
 
 
-def params(config: Config, **values: object):
+def params(config: Config, **values: object) -> list[HyperParam]:
     config = config.with_overrides({f"oryx.als.hyperparams.{k}": v for k, v in values.items()})
     return [from_config(config, "oryx.als.hyperparams.features", True), from_config(config, "oryx.als.hyperparams.lambda", False)]
 
 
-def test_grid_covers_an_integer_range(embedded_config: Config):
+def test_grid_covers_an_integer_range(embedded_config: Config) -> None:
     combos = choose_combos(params(embedded_config, features=[1, 7], **{"lambda": 0.1}), "grid", 7, np.random.default_rng(0))
     assert sorted(c[0] for c in combos) == [1, 2, 3, 4, 5, 6, 7]
 
 
-def test_grid_uses_every_listed_value_and_the_middle_of_a_range(embedded_config: Config):
+def test_grid_uses_every_listed_value_and_the_middle_of_a_range(embedded_config: Config) -> None:
     combos = choose_combos(params(embedded_config, features=[10, 20], **{"lambda": [0.1, 0.2, 0.3]}), "grid", 3, np.random.default_rng(0))
     assert sorted(combos) == [(15, 0.1), (15, 0.2), (15, 0.3)]
 
 
-def test_grid_spreads_a_real_range_evenly(embedded_config: Config):
+def test_grid_spreads_a_real_range_evenly(embedded_config: Config) -> None:
     combos = choose_combos(params(embedded_config, features=5, **{"lambda": [0.0, 1.0]}), "grid", 3, np.random.default_rng(0))
     assert sorted(c[1] for c in combos) == [0.0, 0.5, 1.0]
 
 
-def test_grid_larger_than_candidates_is_sampled_fairly(embedded_config: Config):
+def test_grid_larger_than_candidates_is_sampled_fairly(embedded_config: Config) -> None:
     space = params(embedded_config, features=[10, 20, 30], **{"lambda": [0.1, 0.2, 0.3]})
     seen = set()
     for seed in range(30):
@@ -67,7 +69,7 @@ def test_grid_larger_than_candidates_is_sampled_fairly(embedded_config: Config):
     assert seen == {(f, lam) for f in (10, 20, 30) for lam in (0.1, 0.2, 0.3)}  # Oryx only ever tried the first 3
 
 
-def test_random_search_draws_inside_the_ranges(embedded_config: Config):
+def test_random_search_draws_inside_the_ranges(embedded_config: Config) -> None:
     combos = choose_combos(params(embedded_config, features=[2, 4], **{"lambda": [0.5, 1.5]}), "random", 50, np.random.default_rng(1))
     assert {c[0] for c in combos} == {2, 3, 4} and all(isinstance(c[0], int) for c in combos)
     assert all(0.5 <= c[1] <= 1.5 for c in combos)
@@ -82,7 +84,7 @@ def planted_records(users: int, items: int, rank: int, seed: int) -> list[str]:
     return [f"u{u},i{i},{truth[u, i]:.4f},{t}" for (u, i), t in zip(cells, stamps, strict=True)]
 
 
-def test_search_picks_the_planted_rank(embedded_config: Config, tmp_path: Path):
+def test_search_picks_the_planted_rank(embedded_config: Config, tmp_path: Path) -> None:
     config = embedded_config.with_overrides({
         "oryx.als.implicit": False, "oryx.als.hyperparams.features": [1, 7], "oryx.als.hyperparams.lambda": 0.05,
         "oryx.ml.eval.candidates": 7, "oryx.ml.eval.hyperparam-search": "grid", "oryx.ml.eval.test-fraction": 0.2,
@@ -100,7 +102,7 @@ def test_search_picks_the_planted_rank(embedded_config: Config, tmp_path: Path):
     assert not LocalStorage().list((tmp_path / "model" / ".temporary").as_uri())
 
 
-def test_log_scale_ranges_spread_geometrically(embedded_config: Config):
+def test_log_scale_ranges_spread_geometrically(embedded_config: Config) -> None:
     config = embedded_config.with_overrides({"oryx.als.hyperparams.lambda": [0.01, 1.0]})
     lam = from_config(config, "oryx.als.hyperparams.lambda", integer=False, log_scale=True)
     assert lam.trial_values(3) == pytest.approx([0.01, 0.1, 1.0])
@@ -111,8 +113,68 @@ def test_log_scale_ranges_spread_geometrically(embedded_config: Config):
     assert linear.trial_values(3) == pytest.approx([0.01, 0.505, 1.0])
 
 
-def test_default_search_is_a_three_by_three_log_grid(embedded_config: Config):
+def test_default_search_starts_with_a_three_by_three_log_grid_at_the_centre_features(embedded_config: Config) -> None:
     update = ALSUpdate(embedded_config)
-    combos = choose_combos(update.hyperparams(), "grid", 9, np.random.default_rng(0))
+    assert embedded_config["oryx.ml.eval.hyperparam-search"] == "staged"
+    combos = SearchPlan(update.hyperparams(), "staged", 9, np.random.default_rng(0)).first_round()
+    assert len(set(combos)) == 9 and {c[0] for c in combos} == {45}  # features: the geometric centre of [16, 128]
     assert sorted({round(c[1], 4) for c in combos}) == [0.05, 0.1581, 0.5]
-    assert sorted({c[2] for c in combos}) == [0.5, 2.0, 8.0] and len(set(combos)) == 9
+    assert sorted({round(c[2], 4) for c in combos}) == [0.25, 2.8284, 32.0]
+
+
+def run_plan(plan: SearchPlan, score: Callable[[tuple[Any, ...]], float]) -> list[tuple[Any, ...]]:
+    """Drive a plan as MLUpdate does: build a round, rank everything so far, ask for the next round."""
+    tried: list[tuple[Any, ...]] = []
+    combos = plan.first_round()
+    while combos:
+        tried += combos
+        combos = plan.next_round(sorted(tried, key=score, reverse=True))
+    return tried
+
+
+def test_staged_search_sizes_features_then_refines_around_the_best(embedded_config: Config) -> None:
+    params = ALSUpdate(embedded_config).hyperparams()
+    # a planted optimum off the coarse grid: features 128, lambda 0.3, alpha 8
+    def score(c: tuple[Any, ...]) -> float:
+        return float(-abs(np.log(c[0] / 128)) - abs(np.log(c[1] / 0.3)) - abs(np.log(c[2] / 8.0)))
+
+    tried = run_plan(SearchPlan(params, "staged", 9, np.random.default_rng(0)), score)
+    assert len(tried) == len(set(tried)) and 9 + 2 < len(tried) <= 9 + 2 + 8
+    assert {c[0] for c in tried[9:11]} == {16, 128}  # round 2: the other features at the best lambda and alpha
+    best = max(tried, key=score)
+    assert best[0] == 128
+    assert best[2] == pytest.approx(32 / 128 ** 0.25)  # alpha moved half a coarse step from the best coarse 32 down
+    assert any(c[1] == pytest.approx(0.5 / 10 ** 0.25) for c in tried[11:])  # lambda tried half a step below 0.5
+    assert score(best) > max(score(c) for c in tried[:11])
+    assert all(16 <= c[0] <= 128 and 0.05 <= c[1] <= 0.5 and 0.25 <= c[2] <= 32 for c in tried)
+
+
+def test_staged_search_with_fixed_values_builds_one_candidate(embedded_config: Config) -> None:
+    config = embedded_config.with_overrides({"oryx.als.hyperparams.features": 8, "oryx.als.hyperparams.lambda": 0.1,
+                                             "oryx.als.hyperparams.alpha": 1.0})
+    plan = SearchPlan(ALSUpdate(config).hyperparams(), "staged", 9, np.random.default_rng(0))
+    assert plan.first_round() == [(8, 0.1, 1.0)]
+    assert plan.next_round([(8, 0.1, 1.0)]) == []
+
+
+def test_staged_search_with_one_candidate_builds_one(embedded_config: Config) -> None:
+    plan = SearchPlan(ALSUpdate(embedded_config).hyperparams(), "staged", 1, np.random.default_rng(0))
+    [centre] = plan.first_round()
+    assert centre[0] == 45 and plan.next_round([centre]) == []
+
+
+def test_grid_and_random_are_one_round(embedded_config: Config) -> None:
+    params = ALSUpdate(embedded_config).hyperparams()
+    for search in ("grid", "random"):
+        plan = SearchPlan(params, search, 4, np.random.default_rng(0))
+        first = plan.first_round()
+        assert len(first) == 4 and plan.next_round(first) == []
+    with pytest.raises(ConfigError, match="staged"):
+        SearchPlan(params, "bayes", 4, np.random.default_rng(0))
+
+
+def test_short_integer_log_range_keeps_every_value(embedded_config: Config) -> None:
+    config = embedded_config.with_overrides({"oryx.als.hyperparams.features": [1, 7]})
+    features = from_config(config, "oryx.als.hyperparams.features", integer=True, log_scale=True)
+    assert features.trial_values(7) == [1, 2, 3, 4, 5, 6, 7]
+    assert features.trial_values(3) == [1, 3, 7] and features.neighbours(3, 3) == [2, 5]

@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -15,9 +16,10 @@ pytest.importorskip("pyspark", reason="the Spark engine needs pip install 'oryxp
 
 from batch.als.update import ALSUpdate  # noqa: E402
 from batch.mlupdate import METRICS_FILE, MODEL_FILE  # noqa: E402
-from batch.runner import generation_dirs  # noqa: E402
+from batch.runner import OFFSETS_FILE, generation_dirs  # noqa: E402
+from batch.spark.offsets import stored_offsets  # noqa: E402
 from batch.spark.session import build_session  # noqa: E402
-from batch.spark.stream import SparkBatchLayer  # noqa: E402
+from batch.spark.stream import CHECKPOINT, SparkBatchLayer  # noqa: E402
 from batch.spark.update import SparkALSUpdate  # noqa: E402
 from oryxpy.config import Config  # noqa: E402
 from oryxpy.interfaces import INPUT_SCHEMA  # noqa: E402
@@ -25,6 +27,7 @@ from oryxpy.messages import VectorUpdate  # noqa: E402
 from oryxpy.modelfiles import read_vectors  # noqa: E402
 from oryxpy.pmml import read_extensions, split_ids  # noqa: E402
 from oryxpy.storage import join_uri, storage_for  # noqa: E402
+from oryxpy.topics import topic_name  # noqa: E402
 from tests.batch.helpers import T0, check_model_dir, check_published, model_dirs, read_updates, send_input  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # minutes of Spark on a shared 2-core machine
@@ -76,7 +79,7 @@ def only_model(config: Config) -> str:
     return dirs[0]
 
 
-def model_summary(config: Config) -> tuple[dict, dict[str, str], dict[str, list[str]], list[str], dict]:
+def model_summary(config: Config) -> tuple[dict[str, float], dict[str, str], dict[str, list[str]], list[str], dict[str, Any]]:
     """(metrics, PMML extensions, known items per user, item IDs, candidate report) of a config's only model."""
     uri = only_model(config)
     storage = storage_for(uri, config)
@@ -191,3 +194,18 @@ def test_streaming_from_kafka_to_hdfs_resumes_after_restart(spark: object, kafka
     replay = spark.createDataFrame(input_table(first))  # type: ignore[attr-defined]
     restarted.run_generation(replay, 0)
     assert generation_dirs(data, config.data_dir) == generations and len(model_dirs(config)) == 2
+
+    # a lost .checkpoint: the job starts after the offsets recorded with the stored generations, not from earliest
+    recorded = [json.loads(data.read_text(join_uri(g, OFFSETS_FILE))) for g in generations]
+    assert all(r["topic"] == topic_name(config, "input") for r in recorded)
+    until = stored_offsets(data, config.data_dir, topic_name(config, "input"))  # per partition, the latest recorded
+    assert sum(until.values()) == len(first) + len(second)  # a new topic: offsets from 0 in each partition
+    storage_for(config.model_dir, config).delete(join_uri(config.model_dir, CHECKPOINT))
+    third = [f"late{n},i{n % 5},1,{T0 + 30_000_000 + n}" for n in range(12)]
+    send_input(config, third)
+    recovered = SparkBatchLayer(spark, config)  # type: ignore[arg-type]
+    recovered.start().awaitTermination()
+    assert recovered.generations == 1
+    generations = generation_dirs(data, config.data_dir)
+    assert len(generations) == 3
+    assert sorted(data.read_parquet(generations[2]).column("value").to_pylist()) == sorted(third)

@@ -135,3 +135,18 @@ def test_deep_model_on_kafka_and_hdfs(kafka_config: Config, hdfs_config: Config)
     with TestClient(create_app(config)) as client:
         wait_served(client, 2 * USERS_PER_GENRE)
         assert sum(genre_of(i) == "a" for i in ranked(client, "/recommend/uA0?howMany=5")) >= 4
+
+
+def test_speed_manager_follows_the_models_known_items_setting(tmp_path: Path) -> None:
+    """The batch layer records in the PMML whether it published known items; the speed manager follows the model,
+    reading no key of another model (oryx.als.no-known-items)."""
+    config = embedded_config_at(tmp_path / "state", **FAST_DEEP, **{"oryx.ml.eval.test-fraction": 0.0,
+                                                                     "oryx.als.no-known-items": True})
+    generation(config, interactions() + contents())
+    messages = read_updates(config)
+    assert check_published(config, messages).extra["knownItems"] == "false"
+    speed = TwoTowerSpeedModelManager(embedded_config_at(tmp_path / "speed", **FAST_DEEP))  # its own config: default
+    for message in messages:
+        speed.consume(message)
+    [(_, value)] = speed.build_updates([f"uA0,a5,1,{T0}"])
+    assert decode(UP, value).known is None  # type: ignore[union-attr]

@@ -16,7 +16,8 @@ T0 = 1_600_000_000_000
 DAY = 86_400_000
 
 
-def records(n: int, users: int = 40, items: int = 60, seed: int = 0, spread_ms: int = 100 * DAY):
+def records(n: int, users: int = 40, items: int = 60, seed: int = 0,
+            spread_ms: int = 100 * DAY) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     u = np.array([f"u{x}" for x in rng.integers(0, users, n)])
     i = np.array([f"i{x}" for x in rng.integers(0, items, n)])
@@ -24,7 +25,7 @@ def records(n: int, users: int = 40, items: int = 60, seed: int = 0, spread_ms: 
     return u, i, t
 
 
-def test_one_outlier_timestamp_does_not_move_the_time_split(caplog: pytest.LogCaptureFixture):
+def test_one_outlier_timestamp_does_not_move_the_time_split(caplog: pytest.LogCaptureFixture) -> None:
     u, i, t = records(2000)
     t = t.copy()
     t[0] = 2  # one record from 1970: by span, nearly everything would be test
@@ -37,7 +38,7 @@ def test_one_outlier_timestamp_does_not_move_the_time_split(caplog: pytest.LogCa
     assert "time split" in caplog.text and "quantile" in caplog.text
 
 
-def test_a_far_future_outlier_is_test_but_the_rest_still_splits_by_quantile():
+def test_a_far_future_outlier_is_test_but_the_rest_still_splits_by_quantile() -> None:
     u, i, t = records(2000)
     t = t.copy()
     t[-1] = T0 + 10**6 * DAY  # year 4700
@@ -45,7 +46,7 @@ def test_a_far_future_outlier_is_test_but_the_rest_still_splits_by_quantile():
     assert split.method == TIME and 0.09 <= split.test.mean() <= 0.11 and split.test[-1]
 
 
-def test_identical_timestamps_fall_back_to_a_seeded_random_per_user_holdout(caplog: pytest.LogCaptureFixture):
+def test_identical_timestamps_fall_back_to_a_seeded_random_per_user_holdout(caplog: pytest.LogCaptureFixture) -> None:
     u, i, _ = records(3000)
     same = np.full(len(u), T0)
     with caplog.at_level(logging.INFO, logger="batch.split"):
@@ -60,7 +61,7 @@ def test_identical_timestamps_fall_back_to_a_seeded_random_per_user_holdout(capl
     assert (again.test == split.test).all() and (other.test != split.test).any()
 
 
-def test_random_holdout_keeps_a_pairs_records_together():
+def test_random_holdout_keeps_a_pairs_records_together() -> None:
     u, i, _ = records(3000, users=20, items=15)  # many repeated (user, item) pairs
     split = split_new(u, i, np.full(len(u), T0), 0.2, seed=2)
     pair = np.char.add(np.char.add(u, "|"), i)
@@ -69,7 +70,7 @@ def test_random_holdout_keeps_a_pairs_records_together():
         assert sides.all() or not sides.any()
 
 
-def test_heavy_ties_at_the_boundary_fall_back_to_random():
+def test_heavy_ties_at_the_boundary_fall_back_to_random() -> None:
     u, i, t = records(2000)
     t = t.copy()
     t[len(t) // 2:] = t[-1]  # half the records share the last timestamp
@@ -78,14 +79,14 @@ def test_heavy_ties_at_the_boundary_fall_back_to_random():
     assert split.test.mean() < 0.2
 
 
-def test_too_few_distinct_timestamps_fall_back_to_random():
+def test_too_few_distinct_timestamps_fall_back_to_random() -> None:
     u, i, _ = records(2000)
     t = T0 + (np.arange(len(u)) % 4) * DAY
     split = split_new(u, i, t, 0.1, seed=1)
     assert split.method == RANDOM and "4 distinct" in split.reason
 
 
-def test_a_time_split_whose_test_users_are_all_new_falls_back_to_random():
+def test_a_time_split_whose_test_users_are_all_new_falls_back_to_random() -> None:
     u, i, t = records(1800, users=30)
     late = np.array([f"new{n}" for n in range(200)])  # the last 10 % are users seen nowhere else
     u = np.concatenate([u, late])
@@ -95,7 +96,7 @@ def test_a_time_split_whose_test_users_are_all_new_falls_back_to_random():
     assert split.method == RANDOM and "known users and items" in split.reason
 
 
-def test_too_little_data_means_no_evaluation_and_says_why(caplog: pytest.LogCaptureFixture):
+def test_too_little_data_means_no_evaluation_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
     u, i, t = records(12, users=3, items=4)
     with caplog.at_level(logging.WARNING, logger="batch.split"):
         split = split_new(u, i, t, 0.1, seed=1)
@@ -103,7 +104,7 @@ def test_too_little_data_means_no_evaluation_and_says_why(caplog: pytest.LogCapt
     assert "evaluation is impossible" in caplog.text
 
 
-def test_past_data_counts_when_judging_a_test_record(embedded_config: Config):
+def test_past_data_counts_when_judging_a_test_record(embedded_config: Config) -> None:
     config = embedded_config.with_overrides({"oryx.ml.eval.test-fraction": 0.5, "oryx.als.seed": 1})
     past = [f"u{n % 10},i{n % 7},1,{T0 + n}" for n in range(100)]
     new = [f"u{n % 10},i{n % 7},1,{T0 + 1000}" for n in range(40)]  # one timestamp: random holdout, known via past
@@ -113,7 +114,7 @@ def test_past_data_counts_when_judging_a_test_record(embedded_config: Config):
     assert len(data.train) + len(data.test) == 140
 
 
-def test_a_time_split_that_scores_too_few_users_falls_back_to_random():
+def test_a_time_split_that_scores_too_few_users_falls_back_to_random() -> None:
     u, i, t = records(1800, users=200)
     heavy = np.array([f"u{n % 5}" for n in range(200)])  # the latest 10 %: five heavy users (of 200) in a burst
     u = np.concatenate([u, heavy])

@@ -3,6 +3,7 @@ every user of the data, including one whose input reached the speed layer before
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ def post_csv(system: RunningSystem, rows: list[str]) -> None:
     assert response.status_code == 204, response.text
 
 
-def test_ml100k_through_rest_with_defaults(kafka_config: Config, shared_data, tmp_path: Path):
+def test_ml100k_through_rest_with_defaults(kafka_config: Config, shared_data: Callable[[str], Path], tmp_path: Path) -> None:
     rows = np.loadtxt(shared_data("ml-100k/u.data"), dtype=np.int64)
     train = protocol_a(rows)
     system = start(kafka_config, tmp_path, "ml100k")
@@ -82,7 +83,8 @@ def test_ml100k_through_rest_with_defaults(kafka_config: Config, shared_data, tm
         system.stop()
 
 
-def test_ratings_without_timestamps_through_rest(kafka_config: Config, shared_data, tmp_path: Path):
+def test_ratings_without_timestamps_through_rest(kafka_config: Config, shared_data: Callable[[str], Path],
+                                                 tmp_path: Path) -> None:
     raw = np.loadtxt(shared_data("ml-latest-small/ratings.csv"), delimiter=",", skiprows=1)
     rows = raw[:, :2].astype(np.int64)
     train = protocol_a(rows)

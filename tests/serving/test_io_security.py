@@ -131,3 +131,12 @@ def test_half_configured_credentials_stop_with_the_key_named(tmp_path: Path) -> 
     config = embedded_config_at(tmp_path / "state", **{"oryx.serving.api.user-name": "oryx"})
     with pytest.raises(ConfigError, match="oryx.serving.api.password"):
         security.install(FastAPI(), config)
+
+
+def test_the_openapi_document_tells_that_every_operation_may_answer_401(client: TestClient, tmp_path: Path) -> None:
+    spec = client.app.openapi()  # type: ignore[attr-defined]
+    statuses = [set(op["responses"]) for ops in spec["paths"].values() for op in ops.values()]
+    assert statuses and all("401" in s for s in statuses)
+    assert client.get("/ready").status_code == 401
+    open_app = io_app(embedded_config_at(tmp_path / "open"))
+    assert not any("401" in op["responses"] for ops in open_app.openapi()["paths"].values() for op in ops.values())

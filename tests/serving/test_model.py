@@ -28,7 +28,7 @@ def test_store_grows_and_swap_removes() -> None:
     store = VectorStore(3)
     for i in range(100):
         store.set(f"v{i}", vec(i, 0, 1))
-    assert len(store) == 100 and store.blocks[0].n == 100 and len(store.blocks[0].ids) < 160
+    assert len(store) == 100 and store.blocks[0].n == 100 and len(store.blocks[0].nums) < 160
     store.remove("v0")
     store.remove("v50")
     assert len(store) == 98 and "v0" not in store
@@ -50,9 +50,12 @@ def test_store_moves_vectors_between_buckets() -> None:
     assert store.locate("a")[0] != before and store.get("b").tolist() == vec(1, 1.1).tolist()  # type: ignore[index,union-attr]
     assert sum(b.n for b in store.blocks) == 2
     merged = store.merged_with(["c", "a"], np.array([[2, -1], [3, 3]], dtype=np.float32))
+    assert store.retain_recent_and([]) is store and not store.recent  # everything was recent: nothing goes
     assert sorted(merged.ids()) == ["a", "b", "c"] and merged.get("a").tolist() == [3, 3]  # type: ignore[union-attr]
     assert merged.locate("a")[0] == lsh.index_for(vec(3, 3))  # type: ignore[index]
-    np.testing.assert_allclose(merged.gram(), np.array([[2, -1], [3, 3], [1, 1.1]]).T @ np.array([[2, -1], [3, 3], [1, 1.1]]),
+    gram = merged.gram()
+    assert gram is not None
+    np.testing.assert_allclose(gram, np.array([[2, -1], [3, 3], [1, 1.1]]).T @ np.array([[2, -1], [3, 3], [1, 1.1]]),
                                rtol=1e-6)
 
 
@@ -89,12 +92,12 @@ def test_deleted_pairs_leave_known_items_at_the_next_model() -> None:
     model = ALSServingModel(2, True)
     model.on_new_model_ids(["u"], ["a", "b", "c"], True)
     model.bulk_load_items(["a", "b", "c"], np.eye(3, 2, dtype=np.float32))
-    model.bulk_load_users(["u"], np.ones((1, 2), np.float32), [("a", "b")], canonical=True)
+    model.bulk_load_users(["u"], np.ones((1, 2), np.float32), [("a", "b")])
     model.add_known_items("u", ["b", "c"])  # the speed layer adds (u, c); (u, b) was already known
-    assert model.known_items("u") == ("a", "b", "c") and model.known_added == {"u": ("c",)}
+    assert model.known_items("u") == ("a", "b", "c") and model.known_added() == {"u": ("c",)}
     model.on_new_model_ids(["u"], ["a", "b", "c"], True)  # the next model no longer has (u, b): b was deleted
-    model.bulk_load_users(["u"], np.ones((1, 2), np.float32), [("a",)], canonical=True)
-    assert model.known_items("u") == ("a", "c") and model.known_added == {}
+    model.bulk_load_users(["u"], np.ones((1, 2), np.float32), [("a",)])
+    assert model.known_items("u") == ("a", "c") and model.known_added() == {}
     assert [i for i, _ in top_n(model, np.array([1.0, 1.0]), 3, model.known_items("u"))] == ["b"]
 
 

@@ -141,3 +141,14 @@ def test_short_include_list_is_fast_on_a_large_catalogue(embedded_config: Config
     expected = sorted(scores.items(), key=lambda p: -p[1])[:3]
     assert_pairs([(d["id"], d["value"]) for d in r.json()], expected)
     assert per_include < per_scan, (per_include, per_scan)
+
+
+def test_membership_is_the_same_for_short_and_long_id_lists() -> None:
+    from serving.selection import ISIN_MAX, ListFilter, members
+
+    ids = np.array([f"i{k}" for k in range(2000)], dtype=object)
+    for size in (0, 1, ISIN_MAX, ISIN_MAX + 1, 1000):
+        chosen = {f"i{k * 3}" for k in range(size)} | {"not-a-candidate"}
+        expected = np.array([i in chosen for i in ids])
+        assert (members(ids, chosen) == expected).all(), size
+        assert (ListFilter(frozenset(), frozenset(chosen)).is_filtered_many(ids) == ~expected).all(), size

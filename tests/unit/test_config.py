@@ -15,7 +15,7 @@ from oryxpy.errors import ConfigError
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_defaults_run_embedded_under_a_local_state_dir():
+def test_defaults_run_embedded_under_a_local_state_dir() -> None:
     config = default_config()
     assert config["oryx.input-topic.broker"] == "embedded"
     assert config["oryx.update-topic.broker"] == "embedded"
@@ -23,7 +23,7 @@ def test_defaults_run_embedded_under_a_local_state_dir():
     assert config.model_dir.endswith("oryx-state/model")
 
 
-def test_reference_file_is_current_and_loads():
+def test_reference_file_is_current_and_loads() -> None:
     text = (REPO / "conf" / "reference.toml").read_text()
     assert text == render(), "regenerate with: python -m oryxpy.config.reference > conf/reference.toml"
     keys = flatten(tomllib.loads(text))
@@ -32,13 +32,13 @@ def test_reference_file_is_current_and_loads():
     assert load_config(REPO / "conf" / "reference.toml", environ={}) == default_config()
 
 
-def test_every_key_has_a_comment_in_the_reference():
+def test_every_key_has_a_comment_in_the_reference() -> None:
     text = render()
     for key in KEYS.values():
         assert key.doc in text
 
 
-def test_overlay_order_defaults_file_environment_set(tmp_path):
+def test_overlay_order_defaults_file_environment_set(tmp_path: Path) -> None:
     conf = tmp_path / "my.toml"
     conf.write_text('[oryx.serving.api]\nport = 9000\ncontext-path = "/file"\n[oryx.als]\niterations = 3\n')
     env = {env_name("oryx.serving.api.port"): "9100", env_name("oryx.als.iterations"): "4"}
@@ -49,7 +49,7 @@ def test_overlay_order_defaults_file_environment_set(tmp_path):
     assert config["oryx.serving.api.read-only"] is False  # default
 
 
-def test_dotted_keys_in_toml_and_hyperparam_lists(tmp_path):
+def test_dotted_keys_in_toml_and_hyperparam_lists(tmp_path: Path) -> None:
     conf = tmp_path / "c.toml"
     conf.write_text('"oryx.id" = "A"\n[oryx.als.hyperparams]\nfeatures = [5, 50]\nlambda = [0.0001, 0.1]\n')
     config = load_config(conf, environ={})
@@ -58,12 +58,12 @@ def test_dotted_keys_in_toml_and_hyperparam_lists(tmp_path):
     assert load_config(environ={}, sets=["oryx.als.hyperparams.alpha=[1.0, 40.0]"])["oryx.als.hyperparams.alpha"] == [1.0, 40.0]
 
 
-def test_env_name_mapping():
+def test_env_name_mapping() -> None:
     assert env_name("oryx.input-topic.broker") == "ORYX__INPUT_TOPIC__BROKER"
     assert env_name("oryx.als.logStrength") == "ORYX__ALS__LOGSTRENGTH"
 
 
-def test_optional_keys_unset_with_empty_value():
+def test_optional_keys_unset_with_empty_value() -> None:
     config = load_config(environ={}, sets=["oryx.id=abc", "oryx.update-topic.broker="])
     assert config["oryx.id"] == "abc"
     assert config["oryx.update-topic.broker"] is None
@@ -92,13 +92,13 @@ def test_optional_keys_unset_with_empty_value():
         ("oryx.input-topic.broker=", "must be set"),
     ],
 )
-def test_bad_values_name_the_key_and_accepted_values(assignment, message):
+def test_bad_values_name_the_key_and_accepted_values(assignment: str, message: str) -> None:
     with pytest.raises(ConfigError, match=None) as info:
         load_config(environ={}, sets=[assignment])
     assert message in str(info.value)
 
 
-def test_bad_toml_file_and_missing_file(tmp_path):
+def test_bad_toml_file_and_missing_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[oryx\nid = 1")
     with pytest.raises(ConfigError, match="not valid TOML"):
@@ -115,21 +115,21 @@ def test_bad_toml_file_and_missing_file(tmp_path):
         load_config(unknown, environ={})
 
 
-def test_unknown_environment_variable_is_an_error():
+def test_unknown_environment_variable_is_an_error() -> None:
     with pytest.raises(ConfigError, match="ORYX__NOT__A_KEY names no config key"):
         load_config(environ={"ORYX__NOT__A_KEY": "1"})
     with pytest.raises(ConfigError, match="from environment ORYX__ALS__ITERATIONS"):
         load_config(environ={"ORYX__ALS__ITERATIONS": "many"})
 
 
-def test_keys_that_go_together():
+def test_keys_that_go_together() -> None:
     with pytest.raises(ConfigError, match="user-name and oryx.serving.api.password must be set together"):
         load_config(environ={}, sets=["oryx.serving.api.user-name=u"])
     with pytest.raises(ConfigError, match="cert-file and oryx.serving.api.key-file"):
         load_config(environ={}, sets=["oryx.serving.api.cert-file=/x.pem"])
 
 
-def test_config_is_immutable_and_overrides_copy():
+def test_config_is_immutable_and_overrides_copy() -> None:
     config = default_config()
     changed = config.with_overrides({"oryx.als.iterations": 3, "oryx.serving.api.port": "81"})
     assert config["oryx.als.iterations"] == 10 and changed["oryx.als.iterations"] == 3
@@ -140,6 +140,6 @@ def test_config_is_immutable_and_overrides_copy():
         config["oryx.nope"]
 
 
-def test_group_id_uses_oryx_id():
+def test_group_id_uses_oryx_id() -> None:
     assert load_config(environ={}, sets=["oryx.id=X"]).group_id("BatchLayer") == "OryxGroup-BatchLayer-X"
     assert default_config().group_id("SpeedLayer").startswith("OryxGroup-SpeedLayer-")

@@ -1,4 +1,5 @@
-"""Two-tower (deep) model keys: batch training hyper-parameters and item-tower shape."""
+"""The two-tower model's configuration keys: batch training hyper-parameters and item-tower shape (registered through
+the ``oryxpy.config_keys`` entry point, as every model package's keys)."""
 
 from oryxpy.config.spec import Key
 

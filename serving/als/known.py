@@ -1,0 +1,150 @@
+"""Known items as numbers: user ID number -> item ID numbers (the numbers of the model's ``X`` and ``Y`` ID tables).
+
+A bulk load (MODEL-REF) gives an int32 CSR (``indptr`` by user number, ``indices``); UP messages add pairs to a small
+overlay of tuples (``extra``, never repeating the CSR row). ``added`` holds the pairs added since the last MODEL,
+which the next MODEL keeps (spec 5.2). A store rebuilt with new numbers is followed by :meth:`renumber`.
+Not synchronized: one writer; readers copy a row at once (a replaced tuple or array is atomic under the GIL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+Row = tuple[int, ...]
+
+
+class KnownItems:
+    def __init__(self, indptr: np.ndarray | None = None, indices: np.ndarray | None = None) -> None:
+        self.indptr = np.zeros(1, dtype=np.int64) if indptr is None else indptr
+        self.indices = np.empty(0, dtype=np.int32) if indices is None else indices
+        self.extra: dict[int, Row] = {}
+        self.added: dict[int, Row] = {}
+
+    @property
+    def csr_users(self) -> int:
+        return len(self.indptr) - 1
+
+    def base_row(self, user: int) -> np.ndarray:
+        indptr = self.indptr
+        if 0 <= user < len(indptr) - 1:
+            return self.indices[indptr[user] : indptr[user + 1]]
+        return self.indices[:0]
+
+    def row(self, user: int) -> list[int]:
+        """The user's item numbers: the bulk-loaded ones, then those added since, in order."""
+        base: list[int] = self.base_row(user).tolist()
+        return base + list(self.extra.get(user, ()))
+
+    def has_all(self, user: int, items: Iterable[int]) -> bool:
+        """Whether every item is already known to the user (for the only writer: the cheap check of a repeated UP)."""
+        present = set(self.base_row(user).tolist())
+        present.update(self.extra.get(user, ()))
+        return present.issuperset(items)
+
+    def add(self, user: int, items: Iterable[int]) -> bool:
+        """Add the pairs not yet known; True if any was new."""
+        old_extra = self.extra.get(user, ())
+        base = set(self.base_row(user).tolist()) if self.indptr[-1] else set()
+        present = base.union(old_extra)
+        new = tuple(i for i in dict.fromkeys(items) if i not in present)
+        if not new:
+            return False
+        new_extra = old_extra + new
+        self.extra[user] = new_extra
+        old_added = self.added.get(user)
+        # share the tuple when every pair of it is new (a MODEL followed by its UPs): stored once
+        whole = old_added is old_extra if old_added is not None else not old_extra
+        self.added[user] = new_extra if whole else (old_added or ()) + new
+        return True
+
+    def counts_per_user(self, users: int) -> np.ndarray:
+        """Number of known items of each user number below ``users``."""
+        counts = np.zeros(users, dtype=np.int64)
+        n = min(users, self.csr_users)
+        counts[:n] = np.diff(self.indptr)[:n]
+        for user, extra in self.extra.items():
+            if user < users:
+                counts[user] += len(extra)
+        return counts
+
+    def counts_per_item(self, items: int) -> np.ndarray:
+        """Number of users knowing each item number below ``items``."""
+        counts = np.bincount(self.indices, minlength=items)[:items].astype(np.int64)
+        for extra in self.extra.values():
+            for item in extra:
+                if item < items:
+                    counts[item] += 1
+        return counts
+
+    def renumbered(self, users: np.ndarray | None, items: np.ndarray | None) -> KnownItems:
+        """The same pairs under new numbers: ``users[old]`` / ``items[old]`` is the new number of an old one (every
+        referenced one must be mapped, i.e. >= 0); None keeps that side's numbers."""
+        indptr, indices = self.indptr, self.indices
+        if items is not None and len(indices):
+            indices = items[indices].astype(np.int32)
+        if users is not None and self.csr_users:
+            entry_user = np.repeat(users[: self.csr_users], np.diff(indptr))
+            indices = indices[np.argsort(entry_user, kind="stable")]
+            lengths = np.bincount(entry_user, minlength=int(users.max(initial=-1)) + 1)
+            indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        fresh = KnownItems(indptr, indices)
+
+        def user_of(u: int) -> int:
+            return u if users is None else int(users[u])
+
+        def items_of(row: Row) -> Row:
+            return row if items is None else tuple(int(items[i]) for i in row)
+
+        fresh.extra = {user_of(u): items_of(r) for u, r in self.extra.items()}
+        shared = {id(r): fresh.extra[user_of(u)] for u, r in self.extra.items()}
+        fresh.added = {user_of(u): shared.get(id(r)) or items_of(r) for u, r in self.added.items()}
+        return fresh
+
+    def referenced_users(self) -> np.ndarray:
+        users = np.flatnonzero(np.diff(self.indptr) > 0)
+        return np.union1d(users, np.fromiter(set(self.extra) | set(self.added), dtype=np.int64))
+
+    def referenced_items(self) -> np.ndarray:
+        overlay = {i for rows in (self.extra, self.added) for row in rows.values() for i in row}
+        return np.union1d(np.unique(self.indices), np.fromiter(overlay, dtype=np.int64))
+
+    def nbytes(self) -> int:
+        """The CSR arrays, and the overlay estimated at 64 B a tuple plus 8 B an entry."""
+        overlay = sum(64 + 8 * len(r) for rows in (self.extra, self.added) for r in rows.values())
+        return int(self.indptr.nbytes + self.indices.nbytes + overlay)
+
+
+def from_lists(lengths: np.ndarray, codes: np.ndarray, user_nums: np.ndarray, users: int) -> KnownItems:
+    """A CSR from per-row item codes (``lengths[r]`` codes of row r, in order) for the users numbered ``user_nums[r]``:
+    repeats within a row dropped (first kept); a user given twice keeps its last row."""
+    lengths = lengths.astype(np.int64)
+    codes = codes.astype(np.int64)
+    rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    stride = int(codes.max(initial=0)) + 1
+    ordered = np.sort(rows * stride + codes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    keep = np.ones(len(codes), dtype=bool)
+    if len(repeated):  # rare: only the rows holding a repeat are de-duplicated, one by one
+        starts = np.concatenate([[0], np.cumsum(lengths)])
+        for r in np.unique(repeated // stride).tolist():
+            seen: set[int] = set()
+            for pos in range(int(starts[r]), int(starts[r + 1])):
+                code = int(codes[pos])
+                keep[pos] = code not in seen
+                seen.add(code)
+    last = np.full(users, -1, dtype=np.int64)
+    np.maximum.at(last, user_nums, np.arange(len(user_nums)))  # a user given twice keeps its last row
+    chosen_rows = last[user_nums] == np.arange(len(user_nums))
+    keep &= chosen_rows[rows]
+    kept_rows = rows[keep]
+    new_lengths = np.bincount(user_nums[kept_rows], minlength=users)
+    kept_codes = codes[keep]
+    target = user_nums[kept_rows]
+    if len(target) and (np.diff(target) < 0).any():  # rows not in user-number order: sort stably by user
+        order = np.argsort(target, kind="stable")
+        kept_codes = kept_codes[order]
+    indptr = np.concatenate([[0], np.cumsum(new_lengths)]).astype(np.int64)
+    return KnownItems(indptr, kept_codes.astype(np.int32))
