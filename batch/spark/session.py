@@ -23,6 +23,14 @@ def is_local_master(master: str) -> bool:
     return master == "local" or master.startswith("local[")
 
 
+def local_threads(master: str) -> int:
+    """The worker threads of a local master: local = 1, local[N] and local[N,F] = N, local[*] = the cores."""
+    inside = master.partition("[")[2].rstrip("]").split(",")[0]
+    if inside in ("", "*"):
+        return 1 if not inside else os.cpu_count() or 1
+    return max(1, int(inside)) if inside.isdigit() else 1
+
+
 def kafka_jars(config: Config) -> list[str]:
     """The connector jars fetched by scripts/fetch-spark-kafka.sh, or [] when the folder holds none."""
     folder = Path(config.settings.batch.spark.kafka_jars_dir or DEFAULT_JARS_DIR)
@@ -67,6 +75,9 @@ def spark_conf(config: Config) -> dict[str, str]:
         conf["spark.executor.instances"] = str(config.settings.batch.streaming.num_executors)
     if is_local_master(master):
         conf["spark.pyspark.python"] = sys.executable  # the driver's environment has oryxpy and its dependencies
+        # Spark's default of 200 shuffle partitions makes every join and groupBy 200 tasks: on one machine that
+        # turns a small generation into thousands of tasks (minutes); oryx.batch.spark.config may still set it
+        conf["spark.sql.shuffle.partitions"] = str(2 * local_threads(master))
     jars = kafka_jars(config)
     if jars:
         conf["spark.jars"] = ",".join(jars)

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from oryxpy.als.solver import gram
 from serving.als.ids import IdTable, last_occurrences
 
 GROWTH = 1.5  # capacity grows geometrically (amortized O(1) appends) but wastes at most a third
@@ -303,9 +304,8 @@ class VectorStore:
             return None
         total = np.zeros((self.features, self.features), dtype=np.float64)
         for block in self.blocks:
-            for start in range(0, block.n, 65536):
-                chunk = block.matrix[start : min(block.n, start + 65536)].astype(np.float64)
-                total += chunk.T @ chunk
+            if block.n:
+                total += gram(block.matrix[: block.n])
         return total
 
     def live_blocks(self, buckets: Iterable[int] | None = None) -> Iterator[tuple[int, Block]]:
