@@ -51,7 +51,7 @@ class PopularSpeedModelManager(SpeedModelManager):
 
     def build_updates(self, new_data: Sequence[str]) -> list[KeyValue]:
         model = self.model
-        if model is None or model.fraction_loaded() < self._min_fraction:
+        if model is None or load_status(model, self._min_fraction) != "ready":
             return []
         reject = rejecter(new_data, log)
         events: list[Interaction] = []

@@ -26,9 +26,9 @@ def is_local_master(master: str) -> bool:
 def local_threads(master: str) -> int:
     """The worker threads of a local master: local = 1, local[N] and local[N,F] = N, local[*] = the cores."""
     inside = master.partition("[")[2].rstrip("]").split(",")[0]
-    if inside in ("", "*"):
-        return 1 if not inside else os.cpu_count() or 1
-    return max(1, int(inside)) if inside.isdigit() else 1
+    if inside == "*":
+        return os.cpu_count() or 1
+    return int(inside) if inside.isdigit() and int(inside) > 0 else 1
 
 
 def kafka_jars(config: Config) -> list[str]:

@@ -99,7 +99,7 @@ class ALSSpeedModelManager(SpeedModelManager):
 
     def build_updates(self, new_data: Sequence[str]) -> list[KeyValue]:
         model = self.model
-        if model is None or model.fraction_loaded() < self._min_fraction:
+        if model is None or load_status(model, self._min_fraction) != "ready":
             return []
         reject = rejecter(new_data, log)
         batch = aggregate(parse_batch(new_data, reject), model.implicit, model.log_strength, model.epsilon)

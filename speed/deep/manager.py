@@ -153,7 +153,7 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
 
     def build_updates(self, new_data: Sequence[str]) -> list[KeyValue]:
         model = self.model
-        if model is None or model.fraction_loaded() < self._min_fraction:
+        if model is None or load_status(model, self._min_fraction) != "ready":
             return []
         reject = rejecter(new_data, log)
         contents: dict[str, ItemContent] = {}
