@@ -56,8 +56,8 @@ class BatchRunner:
     def start(self) -> None:
         """Fix the consumer's start position (so 'latest' means now) and record it for the group, so that a crash
         before the first generation's commit still resumes from here."""
-        self.consumer.wait_ready()
-        self.consumer.commit()
+        if self.consumer.wait_assigned(self.stop_event):
+            self.consumer.commit()
 
     def run(self) -> None:
         """Run a generation every interval until :meth:`stop`."""

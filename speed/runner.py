@@ -142,7 +142,8 @@ class SpeedLayer:
     def _consume_updates(self) -> None:
         consumer = open_consumer(self.config, "update", None, "earliest", from_latest_model=True)
         try:
-            consumer.wait_ready()
+            if not consumer.wait_assigned(self._stop):
+                return
             last_model_message = time.monotonic()
             while not self._stop.is_set():
                 records = consumer.poll(_IDLE_POLL_S, _UPDATE_POLL_RECORDS)
@@ -178,7 +179,8 @@ class SpeedLayer:
         consumer = open_consumer(self.config, "input", self._group, "latest")
         producer = open_producer(self.config, "update")
         try:
-            consumer.wait_ready()
+            if not consumer.wait_assigned(self._stop):
+                return
             consumer.commit()  # pins the start position, so input arriving from now on is not skipped later
             self._input_ready.set()
             last_status = last_commit = time.monotonic()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from oryxpy.errors import InvalidInput
+from oryxpy.errors import InvalidInput, ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 KeyValue = tuple[str | None, str]
 
@@ -72,6 +76,21 @@ class TopicConsumer(ABC):
     @abstractmethod
     def wait_ready(self, timeout_s: float = 30.0) -> None:
         """Block until partitions are assigned and start positions are fixed (so 'latest' means now)."""
+
+    def wait_assigned(self, stop: threading.Event, round_s: float = 30.0) -> bool:
+        """:meth:`wait_ready` for a long-running layer: keep waiting, with a warning every ``round_s``, until the
+        partitions are assigned (True) or ``stop`` is set (False). A busy broker can take longer than one round
+        to finish a group join; a layer that gave up then would need a restart to try again."""
+        waited = 0.0
+        while not stop.is_set():
+            try:
+                self.wait_ready(round_s)
+                return True
+            except ServiceUnavailable as exc:
+                waited += round_s
+                log.warning("%s (waited %.0f s in all); still waiting: check that the broker is up and not overloaded",
+                            exc, waited)
+        return False
 
     @abstractmethod
     def lag(self) -> int:

@@ -163,17 +163,21 @@ class KafkaTopicConsumer(TopicConsumer):
             session_timeout_ms=10000,
             heartbeat_interval_ms=3000,
         )
-        if self._group is None:
-            partitions = self._partitions(consumer)
-            consumer.assign(partitions)
-            if self._start == "earliest":
-                consumer.seek_to_beginning(*partitions)
-                if self._from_latest_model:
-                    self._seek_to_latest_model(consumer, partitions)
+        try:
+            if self._group is None:
+                partitions = self._partitions(consumer)
+                consumer.assign(partitions)
+                if self._start == "earliest":
+                    consumer.seek_to_beginning(*partitions)
+                    if self._from_latest_model:
+                        self._seek_to_latest_model(consumer, partitions)
+                else:
+                    consumer.seek_to_end(*partitions)
             else:
-                consumer.seek_to_end(*partitions)
-        else:
-            consumer.subscribe([self.topic])
+                consumer.subscribe([self.topic])
+        except BaseException:
+            consumer.close()  # a caller that retries must not leave a connection behind each time
+            raise
         return consumer
 
     def _partitions(self, consumer: KafkaConsumer) -> list[TopicPartition]:

@@ -11,7 +11,7 @@ from serving import formats
 from serving.als.queries import dot, fold_in
 from serving.openapi import QUERY_ERRORS, VALUE, VALUES
 from serving.params import State, path_id_values, path_ids, ready_model
-from serving.vector_model import VECTORS
+from serving.vector_model import VECTORS, unknown_item, unknown_user
 
 router = APIRouter(tags=["estimate"], responses=QUERY_ERRORS)
 
@@ -28,7 +28,7 @@ def estimate(request: Request, state: State) -> Response:
         raise NotFound("no item ID given")  # as Oryx, where no route matches /estimate/{user} alone
     xu = model.user_vector(user)
     if xu is None:
-        raise NotFound(f"unknown user '{user}'")
+        raise unknown_user(model, user)
     result = []
     for vector in model.item_vectors(items):
         value = 0.0 if vector is None else dot(xu, vector)
@@ -47,6 +47,6 @@ def estimate_for_anonymous(request: Request, state: State) -> Response:
         raise NotFound("no item ID given")
     to_vector = model.item_vector(ids[0])
     if to_vector is None:
-        raise NotFound(f"unknown item '{ids[0]}'")
+        raise unknown_item(model, ids[0])
     xu = fold_in(model, path_id_values(request, start=1), None)
     return formats.value(request, 0.0 if xu is None else dot(xu, to_vector))

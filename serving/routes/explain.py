@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from oryxpy.errors import NotFound
 from serving import formats
 from serving.als.queries import cosine, dot
 from serving.openapi import ID_VALUES, QUERY_ERRORS
 from serving.params import HowMany, Offset, State, exact_ids, paging, ready_model
-from serving.vector_model import VECTORS
+from serving.vector_model import VECTORS, unknown_item, unknown_user
 
 router = APIRouter(tags=["explain"], responses={**ID_VALUES, **QUERY_ERRORS})
 
@@ -22,9 +21,9 @@ def because(request: Request, state: State, howMany: HowMany = "10", offset: Off
     user, item = exact_ids(request, 2)
     item_vector = model.item_vector(item)
     if item_vector is None:
-        raise NotFound(f"unknown item '{item}'")
+        raise unknown_item(model, item)
     if model.user_vector(user) is None:
-        raise NotFound(f"unknown user '{user}'")
+        raise unknown_user(model, user)
     scored = [(known, cosine(vector, item_vector)) for known, vector in model.known_item_vectors(user)]
     scored.sort(key=lambda kv: -kv[1])
     return formats.id_values(request, scored[skip : skip + n])
@@ -38,7 +37,7 @@ def most_surprising(request: Request, state: State, howMany: HowMany = "10", off
     (user,) = exact_ids(request, 1)
     xu = model.user_vector(user)
     if xu is None:
-        raise NotFound(f"unknown user '{user}'")
+        raise unknown_user(model, user)
     scored = [(known, dot(xu, vector)) for known, vector in model.known_item_vectors(user)]
     scored.sort(key=lambda kv: kv[1])
     return formats.id_values(request, scored[skip : skip + n])

@@ -2,7 +2,8 @@
 
 A vector model (ALS, two-tower, hybrid) scores items by dot product with the user's vector; a model that ranks items
 the same way for everyone (serving.models.RankedItemsModel, e.g. the most-popular model) answers with its ranking
-without the user's known items. Both answer 404 for an unknown user.
+without the user's known items. Both answer 404 for an unknown user; a vector model answers 503 for a user it
+names whose vector has not arrived yet.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from serving.params import (
 )
 from serving.selection import EVERYTHING, Select, Selection
 from serving.state import ServingState
+from serving.vector_model import unknown_user
 
 router = APIRouter(tags=["recommend"], responses={**ID_VALUES, **QUERY_ERRORS})
 
@@ -49,7 +51,7 @@ def _user_vectors(model: ALSServingModel, users: list[str]) -> list[np.ndarray]:
     for user in users:
         vector = model.user_vector(user)
         if vector is None:
-            raise NotFound(f"unknown user '{user}'")
+            raise unknown_user(model, user)
         vectors.append(vector)
     return vectors
 

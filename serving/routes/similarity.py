@@ -12,7 +12,7 @@ from serving.als.queries import cosine, unit_sum
 from serving.openapi import ID_VALUES, QUERY_ERRORS, VALUES
 from serving.params import HowMany, Offset, RescorerParams, State, paging, path_ids, ready_model, rescorer_for
 from serving.selection import EVERYTHING, Select
-from serving.vector_model import VECTORS
+from serving.vector_model import VECTORS, unknown_item
 
 router = APIRouter(tags=["similarity"], responses=QUERY_ERRORS)
 
@@ -29,7 +29,7 @@ def similarity(request: Request, state: State, howMany: HowMany = "10", offset: 
     vectors = model.item_vectors(items)
     for item, vector in zip(items, vectors, strict=True):
         if vector is None:
-            raise NotFound(f"unknown item '{item}'")
+            raise unknown_item(model, item)
     rescorer = rescorer_for(state, lambda p: p.get_most_similar_items_rescorer(rescorerParams or []))
     target = unit_sum(vectors)  # type: ignore[arg-type]
     return formats.id_values(request, selection.top_n(model, target, n + skip, set(items), rescorer, cosine=True)[skip:])
@@ -46,7 +46,7 @@ def similarity_to_item(request: Request, state: State, selection: Select = EVERY
     to_item, *items = ids
     vectors = model.item_vectors(ids)
     if vectors[0] is None:
-        raise NotFound(f"unknown item '{to_item}'")
+        raise unknown_item(model, to_item)
     result = []
     for item, vector in zip(items, vectors[1:], strict=True):
         value = 0.0 if vector is None or not selection.allows(item) else cosine(vector, vectors[0])

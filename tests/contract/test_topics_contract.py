@@ -212,3 +212,25 @@ def test_a_pinned_group_reads_what_was_written_before_its_consumer_started(confi
         consumer.wait_ready()
         values = {r.value for r in drain(consumer, 10)}
     assert values == {f"after-{i}" for i in range(10)}
+
+
+@pytest.mark.integration
+def test_a_layer_keeps_waiting_for_a_topic_until_it_exists_or_is_stopped(kafka_config, caplog):
+    """A long-running layer does not give up when partitions take longer than one round to arrive (a slow group
+    join on a busy broker stopped the speed layer for good): it warns each round, and stops when told to."""
+    import threading
+
+    from oryxpy.topics import setup_topics
+
+    missing = kafka_config.with_overrides({"oryx.update-topic.message.topic": f"{kafka_config['oryx.update-topic.message.topic']}-later"})
+    stop = threading.Event()
+    threading.Timer(2.5, stop.set).start()
+    with open_consumer(missing, "update", None, "earliest") as consumer:
+        assert consumer.wait_assigned(stop, round_s=1.0) is False
+    assert any("still waiting" in r.getMessage() and "-later" in r.getMessage() for r in caplog.records)
+
+    stop.clear()
+    threading.Timer(1.5, setup_topics, args=(missing,)).start()
+    with open_consumer(missing, "update", None, "earliest") as consumer:
+        assert consumer.wait_assigned(stop, round_s=1.0) is True
+        assert consumer.end_offsets() == {0: 0}

@@ -18,7 +18,7 @@ SYSTEM_SETTINGS = {
     "oryx.ml.eval.candidates": 1,
     "oryx.als.iterations": 5,
     "oryx.speed.min-model-load-fraction": 0.8,
-    # /ready then means every vector has arrived: at Oryx's default 0.8 a user whose UP is still on its way is a 404
+    # /ready then means every vector has arrived: at Oryx's default 0.8 a user whose UP is still on its way is a 503
     # (the Spark engine's executors send the UPs in no particular order), and the assertions below ask for user 196
     "oryx.serving.min-model-load-fraction": 1.0,
 }

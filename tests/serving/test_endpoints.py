@@ -227,3 +227,34 @@ def test_fold_in_without_a_solver_is_503(embedded_config) -> None:  # type: igno
         assert (r.status_code, r.text) == (503, "No solver available for model yet")
         assert client.get("/estimateForAnonymous/j/i").status_code == 503
         assert client.get("/similarity/i").status_code == 200
+
+
+def test_an_id_the_model_names_whose_vector_is_on_its_way_is_503_not_404(embedded_config) -> None:  # type: ignore[no-untyped-def]
+    """Ready at min-model-load-fraction (0.8) before every UP arrived: a user or item the model names but whose
+    vector has not arrived is 'retry shortly' (503), not 'unknown' (404); an ID the model never named stays 404."""
+    from oryxpy.messages import VectorUpdate
+    from tests.serving.conftest import client_for
+    from tests.serving.test_model import model_message
+
+    client, manager = client_for(embedded_config, load=False)
+    users, items = [f"u{i}" for i in range(10)], [f"i{i}" for i in range(10)]
+    manager.consume(model_message(users, items))
+    rng = np.random.default_rng(3)
+    for item in items[:-1]:
+        manager.consume(VectorUpdate("Y", item, rng.normal(size=2).astype(np.float32)))
+    for user in users[:-2]:
+        manager.consume(VectorUpdate("X", user, rng.normal(size=2).astype(np.float32)))
+    with client:
+        assert client.get("/ready").status_code == 200  # 17 of 20 vectors: 85 %
+        assert client.get("/recommend/u0").status_code == 200
+        for path in ("/recommend/u9", "/estimate/u8/i0", "/mostSurprising/u9", "/because/u9/i0",
+                     "/recommendToMany/u0/u9", "/recommendWithContext/u9/i0"):
+            r = client.get(path)
+            assert r.status_code == 503 and "vector has not arrived yet" in r.text and "user 'u" in r.text, path
+        for path in ("/similarity/i9", "/similarityToItem/i9/i0", "/estimateForAnonymous/i9/i0", "/because/u0/i9"):
+            r = client.get(path)
+            assert (r.status_code, r.text.split(" is ")[0]) == (503, "item 'i9'"), path
+        assert (client.get("/recommend/nobody").status_code, client.get("/similarity/nothing").status_code) == (404, 404)
+        manager.consume(VectorUpdate("X", "u9", rng.normal(size=2).astype(np.float32)))
+        manager.consume(VectorUpdate("Y", "i9", rng.normal(size=2).astype(np.float32)))
+        assert client.get("/recommend/u9").status_code == 200 and client.get("/similarity/i9").status_code == 200
