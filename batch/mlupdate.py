@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from batch.search import HyperParam, SearchPlan
+from batch.search import HyperParam, SearchPlan, confirmed_choice, finalists
 from oryxpy.config import Config
 from oryxpy.errors import OryxError
 from oryxpy.interfaces import BatchLayerUpdate
@@ -65,6 +65,7 @@ class MLUpdate(BatchLayerUpdate):
         self.metric: str = config.settings.ml.eval.metric
         self.max_message_size: int = config.settings.update_topic.message.max_size
         self.refit: bool = config.settings.ml.eval.refit
+        self.finalists: int = config.settings.ml.eval.finalists
         self.seed: int | None = None  # a model type may fix it for reproducible searches
         if self.test_fraction == 0 and self.candidates > 1:
             log.info("Eval is disabled (test-fraction 0): building 1 candidate instead of %d", self.candidates)
@@ -101,6 +102,10 @@ class MLUpdate(BatchLayerUpdate):
 
     def release(self, candidate_uri: str) -> None:  # noqa: B027 - optional hook
         """Forget anything kept in memory for a candidate."""
+
+    def second_fold(self, data: Any) -> Any | None:
+        """Another held-out split of the train part, to confirm the finalists on (None: the first fold decides)."""
+        return None
 
     def refit_data(self, data: Any) -> Any | None:
         """The data to rebuild the chosen model on (all of it), or None when the model type cannot refit."""
@@ -140,7 +145,8 @@ class MLUpdate(BatchLayerUpdate):
                 self._build_round(data, candidates[start:], storage, evaluating)
                 scored = sorted((c for c in candidates if c.built and not math.isnan(c.score)), key=lambda c: -c.score)
                 combos = plan.next_round([tuple(c.hyperparams.values()) for c in scored]) if evaluating else []
-            best = self._choose(candidates, evaluating)
+            confirmed = self._confirm(data, candidates, storage, temporary) if evaluating else None
+            best = self._choose([confirmed] if confirmed is not None else candidates, evaluating)
             if best is None:
                 log.warning("Unable to build any model")
                 return
@@ -168,6 +174,25 @@ class MLUpdate(BatchLayerUpdate):
                 self._build_and_eval(data, candidate, storage, evaluating)
         for candidate in round_:
             self.release(candidate.uri)
+
+    def _confirm(self, data: Any, candidates: list[Candidate], storage: Storage, temporary: str) -> Candidate | None:
+        """Build the best ``oryx.ml.eval.finalists`` again on a second held-out fold; the best mean of the two folds'
+        scores wins (batch.search.confirmed_choice), so a lead within one held-out part's noise does not decide."""
+        chosen = finalists([c.score if c.built else math.nan for c in candidates], self.finalists)
+        fold = self.second_fold(data) if chosen else None
+        if fold is None:
+            return None
+        started = time.perf_counter()
+        again = [Candidate(len(candidates) + n, candidates[i].hyperparams, join_uri(temporary, f"fold2-{n}"))
+                 for n, i in enumerate(chosen)]
+        self._build_round(fold, again, storage, True)
+        for i, second in zip(chosen, again, strict=True):
+            candidates[i].metrics["second_fold_score"] = second.score
+        winner = candidates[chosen[confirmed_choice([candidates[i].score for i in chosen], [c.score for c in again])]]
+        log.info("confirmed on a second held-out fold (%.1fs): %s, mean score %.4f (first fold's best: %s)",
+                 time.perf_counter() - started, winner.hyperparams,
+                 (winner.score + winner.metrics["second_fold_score"]) / 2, candidates[chosen[0]].hyperparams)
+        return winner
 
     def _refit(self, data: Any, best: Candidate, candidates: list[Candidate], storage: Storage, temporary: str) -> Candidate:
         """Rebuild the chosen hyper-parameters on all data; the published model then holds every user and item."""

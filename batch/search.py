@@ -1,5 +1,6 @@
 """Model-agnostic hyper-parameter search: values from config keys; random, grid (spec 3.2, fixed) and staged
-(coarse to fine) combinations."""
+(coarse to fine) combinations; and the rule that confirms the best few on a second held-out fold
+(:func:`finalists`, :func:`confirmed_choice`, driven by batch.mlupdate)."""
 
 from __future__ import annotations
 
@@ -225,3 +226,21 @@ class SearchPlan:
 
 def _replaced(combo: tuple[Any, ...], index: int, value: Any) -> tuple[Any, ...]:
     return (*combo[:index], value, *combo[index + 1 :])
+
+
+def finalists(scores: list[float], count: int) -> list[int]:
+    """The indices of the best ``count`` scores (higher is better; NaN never), best first; [] when fewer than two
+    can be compared, since a confirmation then has nothing to choose between."""
+    ranked = sorted((n for n, s in enumerate(scores) if not math.isnan(s)), key=lambda n: -scores[n])[:count]
+    return ranked if len(ranked) >= 2 else []
+
+
+def confirmed_choice(first: list[float], second: list[float]) -> int:
+    """Which finalist wins on two held-out folds: the best mean of its two scores (ties: the better first-fold
+    score, so the order of ``first`` decides). When the second fold could not score every finalist, the first fold
+    alone decides: a mean over one fold for some and two for others would not compare like with like."""
+    if len(first) != len(second) or not first:
+        raise ValueError("confirmed_choice needs one first- and one second-fold score per finalist")
+    if any(math.isnan(s) for s in first + second):
+        return max(range(len(first)), key=lambda n: (first[n], -n))
+    return max(range(len(first)), key=lambda n: ((first[n] + second[n]) / 2, first[n], -n))

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from oryxpy.errors import InvalidInput
 from oryxpy.javafmt import float32_list_text
@@ -93,3 +96,60 @@ def decode(key: str | None, value: str) -> UpdateMessage:
             raise InvalidInput(f"UP message for {id_} has known IDs that are not a list")
         known = tuple(str(k) for k in update[3])
     return VectorUpdate(update[0], str(id_), np.asarray(vector, dtype=np.float32), known)
+
+
+UpParts: TypeAlias = tuple[str, str, str, list[str] | None]
+"""An UP message's matrix, ID, vector text and known items as its text holds them (:func:`split_up`)."""
+
+
+def split_up(value: str) -> UpParts | None:
+    """The parts of an UP value written compactly without escapes (``["X","u",[1.0,...],["i",...]]``, as Oryx and this
+    project write them), or None for any other shape: such a message takes the full :func:`decode`. The vector text is
+    not checked here (see :func:`parse_vectors`)."""
+    if "\\" in value or not value.startswith('["') or value[3:6] != '","' or value[2] not in "XY":
+        return None
+    id_end = value.find('"', 6)
+    if id_end < 0 or value[id_end : id_end + 3] != '",[':
+        return None
+    vector_end = value.find("]", id_end + 3)
+    if vector_end < 0:
+        return None
+    rest = value[vector_end + 1 :]
+    known: list[str] | None
+    if rest == "]" or rest == ",null]":
+        known = None
+    elif rest == ",[]]":
+        known = []
+    elif rest.startswith(',["') and rest.endswith('"]]'):
+        known = rest[3:-3].split('","')  # no escapes: a quote cannot be inside an ID, so this split is exact
+    else:
+        return None
+    return value[2], value[6:id_end], value[id_end + 3 : vector_end], known
+
+
+_NUMBER_BYTES = b"0123456789.-+eE,"
+
+
+def parse_vectors(texts: Sequence[str], features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Many vectors' JSON texts (``1.0,-2.5e-3,...``) parsed at once in Arrow: ``(ok, matrix)``, where ``ok[i]`` says
+    whether text i holds exactly ``features`` numbers and ``matrix`` (float32, len(texts) x features) holds them
+    (zeros where not ok). A character other than digits, signs, points, exponents and commas anywhere (NaN, Infinity,
+    spaces), or a text that is not a number, leaves every text unparsed, for :func:`decode` to read or report.
+    Numbers are parsed as float64 and then rounded to float32, as :func:`decode` does; the parser also takes a few
+    spellings JSON does not (``+1``, ``.5``, ``5.``), with the values they plainly mean."""
+    matrix = np.zeros((len(texts), features), dtype=np.float32)
+    ok = np.zeros(len(texts), dtype=bool)
+    array = pa.array(texts, type=pa.string())
+    data = array.buffers()[2]
+    if features < 1 or not len(texts) or data is None or data.to_pybytes().translate(None, _NUMBER_BYTES):
+        return ok, matrix
+    lists = pc.split_pattern(array, ",")
+    ok = pc.list_value_length(lists).to_numpy(zero_copy_only=False) == features
+    if not ok.any():
+        return ok, matrix
+    try:
+        values = pc.cast((lists if ok.all() else lists.filter(pa.array(ok))).flatten(), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # an empty or malformed number
+        return np.zeros(len(texts), dtype=bool), matrix
+    matrix[ok] = values.to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, features)
+    return ok, matrix

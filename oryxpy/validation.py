@@ -21,11 +21,14 @@ import logging
 import math
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 
 from oryxpy.errors import BadRecord
+
+if TYPE_CHECKING:
+    from oryxpy.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +47,9 @@ _JAVA_BLANK = "".join(chr(c) for c in range(33))  # Java's String.trim() drops e
 _limits = {"max_id_bytes": DEFAULT_MAX_ID_BYTES}
 
 
-def configure(config: Any) -> None:
+def configure(config: Config) -> None:
     """Take the ID limit from a config (called once per process at start; the default holds until then)."""
-    _limits["max_id_bytes"] = int(config[MAX_ID_BYTES_KEY])
+    _limits["max_id_bytes"] = config.settings.input_topic.max_id_bytes
 
 
 def max_id_bytes() -> int:

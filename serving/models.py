@@ -5,7 +5,7 @@ those methods answers it, whatever its package; any other model gets a clear 501
   /item/allIDs, /mostPopularItems, /mostActiveUsers). ALS and the most-popular model both are.
 - :class:`RankedItemsModel`: one ranking of the items for everyone (the most-popular model): the recommend
   endpoints answer with it, leaving out what the user already knows.
-- Vector models (serving.als.model.ALSServingModel, which ALS, the two-tower and the hybrid models all load):
+- Vector models (serving.vector_model.VectorServingModel, which ALS, the two-tower and the hybrid models load):
   the recommend, similarity, estimate and explanation endpoints by dot products.
 """
 

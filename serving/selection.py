@@ -22,8 +22,7 @@ from fastapi import Depends, Query
 from oryxpy.errors import InvalidInput
 from oryxpy.validation import check_id
 from serving import rescorer as rescoring
-from serving.als import queries
-from serving.als.model import ALSServingModel
+from serving.vector_model import VectorServingModel, queries
 
 MAX_LIST = 100000  # IDs in one exclude or include list
 
@@ -110,7 +109,7 @@ class Selection:
         own = ListFilter(self.exclude, self.include)
         return own if rescorer is None else rescoring.MultiRescorer([own, rescorer])
 
-    def top_n(self, model: ALSServingModel, target: np.ndarray, how_many: int, exclude: Collection[str] = (),
+    def top_n(self, model: VectorServingModel, target: np.ndarray, how_many: int, exclude: Collection[str] = (),
               rescorer: Any = None, cosine: bool = False) -> list[tuple[str, float]]:
         """``queries.top_n`` restricted by the lists: with ``include``, only the included items are scored."""
         if self.include is not None:
@@ -119,7 +118,7 @@ class Selection:
         return queries.top_n(model, target, how_many, merged, rescorer, cosine)
 
 
-def _score_included(model: ALSServingModel, target: np.ndarray, how_many: int, exclude: set[str],
+def _score_included(model: VectorServingModel, target: np.ndarray, how_many: int, exclude: set[str],
                     include: frozenset[str], rescorer: Any, cosine: bool) -> list[tuple[str, float]]:
     """Exact top-N among the included items: their vectors only, scored in double precision, then the rescorer."""
     candidates = sorted(i for i in include if i not in exclude)

@@ -5,16 +5,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from oryxpy.config import Config
 from oryxpy.errors import OryxError
 from oryxpy.interfaces import ServingModelManager
 from oryxpy.messages import decode
 from oryxpy.topics import TopicConsumer, open_consumer
+from oryxpy.topics.base import Record
 
 log = logging.getLogger(__name__)
 
 LAG_INTERVAL_S = 1.0
+
+
+@runtime_checkable
+class RepeatFinder(Protocol):
+    """A manager that can tell, for a poll of messages at once, which UPs repeat its model exactly (to be skipped)."""
+
+    def repeated_updates(self, messages: Sequence[tuple[str | None, str]]) -> Sequence[bool]: ...
 
 
 class UpdateConsumer:
@@ -97,7 +107,10 @@ class UpdateConsumer:
         while not self._stop.is_set():
             records = consumer.poll(timeout_s=timeout, max_records=1000)
             timeout = 0.001 if records else min(1.0, timeout * 2)
-            for record in records:
+            for record, repeat in zip(records, self._repeats(records), strict=True):
+                if repeat:  # an UP the manager proved already applied (a MODEL-REF's replay): nothing to do
+                    self.consumed += 1
+                    continue
                 try:
                     self.manager.consume(decode(record.key, record.value))
                     self.consumed += 1
@@ -111,6 +124,16 @@ class UpdateConsumer:
             if now >= next_lag:
                 self.lag = consumer.lag()
                 next_lag = now + LAG_INTERVAL_S
+
+    def _repeats(self, records: list[Record]) -> list[bool]:
+        """Per record, whether the manager proves it an UP that changes nothing (managers without the check: none)."""
+        if not records or not isinstance(self.manager, RepeatFinder):
+            return [False] * len(records)
+        try:
+            return [bool(r) for r in self.manager.repeated_updates([(r.key, r.value) for r in records])]
+        except Exception:  # the full path then handles (and reports) every message
+            log.exception("checking %d update messages for repeats failed; applying each", len(records))
+            return [False] * len(records)
 
     def _check_replay(self, consumer: TopicConsumer) -> None:
         ends = self._replay_ends or {}

@@ -1,7 +1,7 @@
 """TwoTowerUpdate: the batch update class of the two-tower model, a drop-in for ALSUpdate (same runner, files, messages).
 
-Reuses ALSUpdate's input split, decay, evaluation (AUC and ranking metrics), hyper-parameter search and UP
-publishing. Writes ``X/`` and ``Y/`` as ALS does (so the unchanged serving layer serves it), plus ``tower/``
+A vector model (batch.vector_update.VectorModelUpdate): the input split, decay, evaluation (AUC and ranking
+metrics), hyper-parameter search, refit and UP publishing are the base's. Writes ``X/`` and ``Y/`` as ALS does (so the unchanged serving layer serves it), plus ``tower/``
 (the item and user tower weights as ``.npy``) and ``E/`` (the item ID embeddings, Parquet) for the speed layer,
 named in the PMML's extensions ``modelType``, ``towerPath``, ``embeddingPath`` and ``modelDir`` (the model
 directory's fully qualified URI, added when the model is promoted).
@@ -16,12 +16,13 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from batch.als.data import build_ratings
-from batch.als.update import ALSData, ALSUpdate, BuiltModel
 from batch.deep.model_format import EMBEDDING_DIR, KNOWN_ITEMS, MODEL_TYPE, TOWER_DIR, USER_EMBEDDING_DIR
+from batch.deep.settings import DeepSettings
 from batch.deep.trainer import TowerParams, train_two_tower, user_vectors
+from batch.interactions import build_ratings
 from batch.mlupdate import MODEL_FILE
 from batch.search import HyperParam, from_config
+from batch.vector_update import BuiltModel, VectorData, VectorModelUpdate
 from oryxpy.config import Config
 from oryxpy.content import ItemContent, hashed_features, is_content_record, parse_content_record
 from oryxpy.errors import ConfigError, InvalidInput
@@ -35,8 +36,8 @@ MAX_LOGGED_BAD = 20
 
 
 @dataclass
-class DeepData(ALSData):
-    """ALS's parsed input plus the latest content of each item."""
+class DeepData(VectorData):
+    """The parsed, split input plus the latest content of each item."""
 
     contents: dict[str, ItemContent] = field(default_factory=dict)
 
@@ -80,23 +81,23 @@ def history_matrix(users: list[str], lists: list[list[str]], item_index: dict[st
     return sp.csr_matrix((data, (rows, cols)), shape=(len(users), len(item_index)))
 
 
-class TwoTowerUpdate(ALSUpdate):
+class TwoTowerUpdate(VectorModelUpdate):
     """Builds two-tower models (features, learning-rate, l2, id-dropout searched) and publishes them like ALS."""
 
-    spark_counterpart: ClassVar[str | None] = None  # not ALSUpdate's: the Spark engine runs this class on collected input
+    spark_counterpart: ClassVar[str | None] = None  # the Spark engine runs this class on collected input
 
     def __init__(self, config: Config):
-        super().__init__(config)
+        deep = config.section(DeepSettings)
+        super().__init__(config, implicit=True, seed=deep.seed)
         if self.metric == "rmse":
             raise ConfigError("oryx.ml.eval.metric = 'rmse' does not apply to the two-tower model (implicit only)")
-        self.implicit = True
-        self.seed = config["oryx.deep.seed"]
-        self.epochs: int = config["oryx.deep.epochs"]
-        self.batch_size: int = config["oryx.deep.batch-size"]
-        self.negatives: int = config["oryx.deep.negatives"]
-        self.hidden: int = config["oryx.deep.hidden"]
-        self.buckets: int = config["oryx.deep.hash-buckets"]
-        self.user_embedding: bool = config["oryx.deep.user-embedding"]
+        self.log_strength: bool = config.settings.als.log_strength  # which pairs survive aggregation, as for ALS
+        self.epochs = deep.epochs
+        self.batch_size = deep.batch_size
+        self.negatives = deep.negatives
+        self.hidden = deep.hidden
+        self.buckets = deep.hash_buckets
+        self.user_embedding = deep.user_embedding
 
     def hyperparams(self) -> list[HyperParam]:
         return [from_config(self.config, "oryx.deep.hyperparams.features", integer=True),
@@ -116,9 +117,9 @@ class TwoTowerUpdate(ALSUpdate):
                            float(hyperparams["id-dropout"]), self.epochs, self.batch_size, self.negatives, self.hidden,
                            self.user_embedding, self.seed)
 
-    def build_model(self, data: ALSData, hyperparams: dict[str, Any], candidate_uri: str) -> None:
+    def build_model(self, data: VectorData, hyperparams: dict[str, Any], candidate_uri: str) -> None:
         assert isinstance(data, DeepData), "prepare() made it"
-        ratings = build_ratings(self._weighted(data.train, data), True, self.log_strength, 1e-5)
+        ratings = build_ratings(self.weighted(data.train, data), True, self.log_strength, 1e-5)
         if ratings.matrix.nnz == 0:
             log.warning("no training data left after aggregation; no model")
             return
@@ -143,8 +144,7 @@ class TwoTowerUpdate(ALSUpdate):
             rows, source = zip(*own, strict=True)
             x_all[list(rows)] += trained.user_embedding[list(source)]
         storage = storage_for(candidate_uri, self.config)
-        write_vectors(storage, join_uri(candidate_uri, "X"), users, x_all, None if self.no_known_items else lists)
-        write_vectors(storage, join_uri(candidate_uri, "Y"), item_ids, y)
+        self.write_vectors(candidate_uri, users, x_all, item_ids, y, lists)
         with_id = [n for n in range(len(item_ids)) if n < len(ratings.item_ids)]
         write_vectors(storage, join_uri(candidate_uri, EMBEDDING_DIR), [item_ids[n] for n in with_id],
                       trained.item_embedding[with_id])
@@ -157,12 +157,10 @@ class TwoTowerUpdate(ALSUpdate):
                  KNOWN_ITEMS: "false" if self.no_known_items else "true"}
         if params.user_embedding:
             extra["userEmbeddingPath"] = f"{USER_EMBEDDING_DIR}/"
-        info = ALSModelInfo(params.features, True, users, item_ids, extra=extra)
-        storage.write_text(join_uri(candidate_uri, MODEL_FILE), als_model_to_pmml(info))
+        self.write_pmml(candidate_uri, ALSModelInfo(params.features, True, users, item_ids, extra=extra))
         model = BuiltModel(type(ratings)(ratings.user_ids, item_ids, history.tocsr()), x_train, y, 1e-5,
                            {u: n for n, u in enumerate(ratings.user_ids)}, item_index)
-        with self._lock:
-            self._models[candidate_uri] = model
+        self.keep_model(candidate_uri, model)
 
     def model_promoted(self, storage: Storage, final_uri: str) -> None:
         """Record the final directory's URI in the PMML: the speed layer loads the tower weights from there."""

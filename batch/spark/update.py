@@ -16,13 +16,14 @@ from pyspark.sql import functions as F
 
 from batch.als.engine import ALSParams
 from batch.als.scale import StrengthScale
-from batch.als.update import RANK_K, ALSUpdate
+from batch.als.update import ALSUpdate
 from batch.mlupdate import MODEL_FILE
 from batch.spark import data as sdata
 from batch.spark import evaluation
 from batch.spark.ids import IndexedIds, file_length, index_ids, write_pmml
 from batch.spark.split import split_new
 from batch.spark.vectors import publish_vectors, write_vectors
+from batch.vector_update import RANK_K
 from oryxpy.config import Config
 from oryxpy.messages import MODEL, MODEL_REF
 from oryxpy.pmml import ALSModelInfo

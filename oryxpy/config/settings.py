@@ -325,6 +325,7 @@ class MlEvalSection:
     hyperparam_search: Literal["random", "grid", "staged"] = setting("oryx.ml.eval.hyperparam-search")
     metric: Literal["ndcg@10", "precision@10", "recall@10", "map@10", "auc", "rmse"] = setting("oryx.ml.eval.metric")
     refit: bool = setting("oryx.ml.eval.refit")
+    finalists: int = setting("oryx.ml.eval.finalists")
     parallelism: int = setting("oryx.ml.eval.parallelism")
     threshold: float | None = setting("oryx.ml.eval.threshold")
 

@@ -8,9 +8,11 @@ Not synchronized: one writer; readers copy a row at once (a replaced tuple or ar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 Row = tuple[int, ...]
 
@@ -42,6 +44,29 @@ class KnownItems:
         present = set(self.base_row(user).tolist())
         present.update(self.extra.get(user, ()))
         return present.issuperset(items)
+
+    def holds_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Per (user, item) number pair, whether the item is known to the user (False where either is < 0); the CSR
+        rows are searched at once, the overlay per pair."""
+        users, items = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
+        held = np.zeros(len(users), dtype=bool)
+        valid = (users >= 0) & (items >= 0)
+        in_csr = valid & (users < self.csr_users)
+        if in_csr.any():
+            rows = np.sort(users[in_csr])
+            rows = rows[np.concatenate([[True], rows[1:] != rows[:-1]])]
+            starts, lengths = self.indptr[rows], self.indptr[rows + 1] - self.indptr[rows]
+            first = np.cumsum(lengths) - lengths
+            entries = np.repeat(starts - first, lengths) + np.arange(int(lengths.sum()))
+            known_keys = np.sort((np.repeat(rows, lengths) << 32) | self.indices[entries].astype(np.int64))
+            pair_keys = (users[in_csr] << 32) | items[in_csr]
+            at = np.minimum(np.searchsorted(known_keys, pair_keys), max(len(known_keys) - 1, 0))
+            held[in_csr] = known_keys[at] == pair_keys if len(known_keys) else False
+        extra = self.extra
+        if extra:
+            for pos in np.flatnonzero(valid & ~held).tolist():
+                held[pos] = int(items[pos]) in extra.get(int(users[pos]), ())
+        return held
 
     def add(self, user: int, items: Iterable[int]) -> bool:
         """Add the pairs not yet known; True if any was new."""
@@ -118,12 +143,13 @@ class KnownItems:
 
 def from_lists(lengths: np.ndarray, codes: np.ndarray, user_nums: np.ndarray, users: int) -> KnownItems:
     """A CSR from per-row item codes (``lengths[r]`` codes of row r, in order) for the users numbered ``user_nums[r]``:
-    repeats within a row dropped (first kept); a user given twice keeps its last row."""
-    lengths = lengths.astype(np.int64)
-    codes = codes.astype(np.int64)
-    rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    repeats within a row dropped (first kept); a user given twice keeps its last row. Rows already numbered 0..n-1
+    with no repeat (a MODEL-REF's X/) become the CSR as they are, after one sort that finds no repeat."""
+    lengths = lengths.astype(np.int64, copy=False)
+    codes = codes.astype(np.int64, copy=False)
     stride = int(codes.max(initial=0)) + 1
-    ordered = np.sort(rows * stride + codes)
+    keys = np.repeat(np.arange(len(lengths), dtype=np.int64) * stride, lengths) + codes
+    ordered = np.sort(keys, kind="stable")  # rows ascending: a repeat within a row is two equal neighbours
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     del ordered
     keep = np.ones(len(codes), dtype=bool)
@@ -135,6 +161,13 @@ def from_lists(lengths: np.ndarray, codes: np.ndarray, user_nums: np.ndarray, us
                 code = int(codes[pos])
                 keep[pos] = code not in seen
                 seen.add(code)
+    if len(user_nums) == users and np.array_equal(user_nums, np.arange(users)):
+        if not len(repeated):
+            return KnownItems(np.concatenate([[0], np.cumsum(lengths)]), codes.astype(np.int32))
+        kept_lengths = lengths - np.bincount(keys[~keep] // stride, minlength=len(lengths))
+        return KnownItems(np.concatenate([[0], np.cumsum(kept_lengths)]), codes[keep].astype(np.int32))
+    rows = keys // stride
+    del keys
     last = np.full(users, -1, dtype=np.int64)
     np.maximum.at(last, user_nums, np.arange(len(user_nums)))  # a user given twice keeps its last row
     chosen_rows = last[user_nums] == np.arange(len(user_nums))
@@ -148,3 +181,35 @@ def from_lists(lengths: np.ndarray, codes: np.ndarray, user_nums: np.ndarray, us
         kept_codes = kept_codes[order]
     indptr = np.concatenate([[0], np.cumsum(new_lengths)]).astype(np.int64)
     return KnownItems(indptr, kept_codes.astype(np.int32))
+
+
+def list_codes(lists: pa.Array | pa.ChunkedArray | Sequence[Sequence[str]],
+               numbers_of: Callable[[pa.Array], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(lengths, codes)`` of lists of item IDs (Arrow lists of strings or of dictionary-encoded strings, chunked or
+    not, or Python lists): each row's length and the number ``numbers_of`` gives each entry. Dictionary-encoded lists
+    (a MODEL-REF's known items) have each distinct ID numbered once, the entries mapped through their codes."""
+    if not isinstance(lists, pa.Array | pa.ChunkedArray):
+        lists = pa.array(lists, pa.list_(pa.string()))
+    chunks = lists.chunks if isinstance(lists, pa.ChunkedArray) else [lists]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lengths = np.concatenate([pc.list_value_length(c).fill_null(0).to_numpy(zero_copy_only=False) for c in chunks])
+    values = pa.chunked_array([pc.list_flatten(c) for c in chunks])
+    if values.null_count:
+        raise ValueError("a known item ID is null")
+    if not pa.types.is_dictionary(values.type):
+        flat = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+        return lengths, numbers_of(flat)
+    values = values.unify_dictionaries() if values.num_chunks > 1 else values
+    if not len(values):
+        return lengths, np.zeros(0, dtype=np.int64)
+    dictionary = values.chunk(0).dictionary
+    indices = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in values.chunks])
+    referenced = np.zeros(len(dictionary), dtype=bool)
+    referenced[indices] = True
+    if referenced.all():
+        return lengths, numbers_of(dictionary)[indices]
+    used = np.flatnonzero(referenced)  # an entry no list refers to gets no number
+    numbers = np.full(len(dictionary), -1, dtype=np.int64)
+    numbers[used] = numbers_of(dictionary.take(pa.array(used)))
+    return lengths, numbers[indices]

@@ -6,10 +6,11 @@ import ctypes
 import gc
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from oryxpy.config import Config
@@ -19,6 +20,7 @@ from oryxpy.messages import ModelMessage, ModelRefMessage, UpdateMessage, Vector
 from oryxpy.modelfiles import ModelRef, open_model_ref
 from oryxpy.pmml import ALSModelInfo, pmml_to_als_model
 from serving.als.model import ALSServingModel
+from serving.als.repeats import repeated_updates
 from serving.rescorer import load_provider
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,21 @@ class ALSServingModelManager(ServingModelManager):
                 model.add_known_items(update.id, update.known)
         else:
             model.set_item_vector(update.id, update.vector)
+        self._note_progress(model)
+
+    def repeated_updates(self, messages: Sequence[tuple[str | None, str]]) -> np.ndarray:
+        """Per update-topic message (key, value), whether it is an UP that repeats the current model exactly, so that
+        the consumer may skip it (``serving.als.repeats``): a MODEL-REF's replay then costs little per UP."""
+        model = self.model
+        if model is None:
+            return np.zeros(len(messages), dtype=bool)
+        repeat = repeated_updates(model, messages)
+        if repeat.any():
+            self._note_progress(model)
+        return repeat
+
+    def _note_progress(self, model: ALSServingModel) -> None:
+        """Log the model once a minute; once it is loaded enough, start computing Y'Y in the background."""
         now = time.monotonic()
         if now - self._last_log >= 60:
             self._last_log = now

@@ -1,4 +1,4 @@
-"""ALSServingModel: user (X) and item (Y) vectors, known items, expected IDs and the Y'Y solver, safe for concurrent reads."""
+"""VectorServingModel: user (X) and item (Y) vectors, known items, expected IDs and the Y'Y solver, safe for concurrent reads."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from oryxpy.als import Solver, SolverCache
 from oryxpy.lsh import LocalitySensitiveHash
 from serving.als import ivf
 from serving.als.ann import HNSWIndex
 from serving.als.batch import ScanBatcher
-from serving.als.known import KnownItems, from_lists
+from serving.als.known import KnownItems, from_lists, list_codes
 from serving.als.rwlock import RWLock
 from serving.als.vectors import IdList, VectorStore, renumbering
 
@@ -31,7 +30,7 @@ def _gram_factor(store: VectorStore) -> np.ndarray | None:
     return factor
 
 
-class ALSServingModel:
+class VectorServingModel:
     """The in-memory model. Writers (the update consumer) take the write lock per change; readers take the read lock.
 
     Items live in one block per LSH bucket (one block when every bucket is scanned, i.e. sample rate 1.0), or with
@@ -295,10 +294,7 @@ class ALSServingModel:
         old = self.known.renumbered(renumbering(self.X, store, self.known.referenced_users()), None)
         new = KnownItems()
         if known is not None and len(known):
-            lists = known if isinstance(known, pa.Array | pa.ChunkedArray) else pa.array(known, pa.list_(pa.string()))
-            lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
-            lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False)
-            codes = self.Y.numbers_adding(pc.list_flatten(lists))  # known items without vectors get numbers too
+            lengths, codes = list_codes(known, self.Y.numbers_adding)  # items without vectors get numbers too
             new = from_lists(lengths, codes, store.table.find_many(ids), len(store.table))
         for user in set(old.extra) | set(np.flatnonzero(np.diff(old.indptr) > 0).tolist()):
             new.add(user, old.row(user))  # old pairs the new rows lack follow them
@@ -395,6 +391,8 @@ class ALSServingModel:
         return self.X.nbytes() + self.Y.nbytes() + self.known.nbytes()
 
     def __repr__(self) -> str:
-        return (f"ALSServingModel[features:{self.features}, implicit:{self.implicit}, X:{len(self.X)} users, "
+        return (f"VectorServingModel[features:{self.features}, implicit:{self.implicit}, X:{len(self.X)} users, "
                 f"Y:{len(self.Y)} items, fraction loaded:{self.fraction_loaded():.3f}]")
 
+
+ALSServingModel = VectorServingModel  # the old name (imports that name it)

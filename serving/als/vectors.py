@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from oryxpy.als.solver import gram
-from serving.als.ids import IdTable, last_occurrences
+from serving.als.ids import IdTable, distinct_ids
 
 GROWTH = 1.5  # capacity grows geometrically (amortized O(1) appends) but wastes at most a third
 MIN_CAPACITY = 16
@@ -161,6 +161,20 @@ class VectorStore:
             return False
         return bool(self.blocks[loc[0]].matrix[loc[1]].tobytes() == np.asarray(vector, dtype=np.float32).tobytes())
 
+    def equal_rows(self, nums: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """Per ID number, whether its stored vector is bit for bit ``vectors[i]`` (False where it has none)."""
+        rows = self.rows_of(nums)
+        equal = np.zeros(len(rows), dtype=bool)
+        present = np.flatnonzero(rows >= 0)
+        buckets = rows[present] % self.buckets
+        for bucket in range(self.buckets) if self.buckets <= 64 else np.unique(buckets).tolist():
+            chosen = present[buckets == bucket] if self.buckets > 1 else present
+            if not len(chosen):
+                continue
+            stored = self.blocks[bucket].matrix[rows[chosen] // self.buckets]
+            equal[chosen] = (stored.view(np.uint32) == vectors[chosen].view(np.uint32)).all(axis=1)
+        return equal
+
     def counter(self, counts: np.ndarray) -> Counter[str]:
         """``{ID: count}`` of the ID numbers whose count (``counts[number]``) is not 0."""
         nonzero = np.flatnonzero(counts)
@@ -264,12 +278,11 @@ class VectorStore:
     def fill(self, ids: IdList, matrix: np.ndarray) -> None:
         """Fill an empty store (later rows win for duplicate IDs); ``matrix`` may be kept as the store's own block."""
         id_array = _chunk(ids if isinstance(ids, pa.Array | pa.ChunkedArray) else pa.array(ids, type=pa.string()))
-        keep = last_occurrences(id_array)
+        self.table, keep = distinct_ids(id_array)
         if keep is not None:
-            id_array, matrix = id_array.take(pa.array(keep)), matrix[keep]
+            matrix = matrix[keep]
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)  # may be a read-only view: copied on first write
-        self.table = IdTable(id_array)
-        n = len(id_array)
+        n = len(self.table)
         self.loc = np.empty(max(n, MIN_CAPACITY), dtype=self.loc_dtype)
         self.loc[n:] = -1
         norms = row_norms(matrix)
@@ -295,6 +308,8 @@ class VectorStore:
         listed = ids if isinstance(ids, list) else list(ids)
         if not self.count:
             return set(listed)
+        if self.count == len(self.table) and self.table.is_exactly(listed):
+            return set()  # every ID has a vector, and these are those IDs
         missing = np.flatnonzero(self.rows_of(self.table.find_many(listed)) < 0)
         return {listed[j] for j in missing.tolist()}
 

@@ -19,12 +19,12 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from oryxpy.analytics.consumer import ExperimentConsumer, encode_served, open_served_producer
 from oryxpy.analytics.experiment import ExperimentAnalysis
 from oryxpy.config import Config
-from oryxpy.errors import NotFound
+from oryxpy.errors import ConfigError, NotFound
 from oryxpy.interfaces import ServingModelManager, instantiate
 from serving import dashboard_data
 from serving.app import MANAGER_KEY, context_prefix, create_app
 from serving.experiments.routing import ExperimentMiddleware, VariantManager
-from serving.experiments.variants import Variant, variants_of
+from serving.experiments.variants import Variant, variant_config, variants_of
 from serving.update_consumer import UpdateConsumer
 
 log = logging.getLogger(__name__)
@@ -76,15 +76,26 @@ def create_serving_app(config: Config) -> FastAPI:
     return app
 
 
+def variant_manager(config: Config, variant: Variant) -> ServingModelManager:
+    """The model manager of one variant, of the class its config names; ConfigError naming the variant and the key."""
+    try:
+        manager: ServingModelManager = instantiate(config.settings.serving.model_manager_class, MANAGER_KEY, config,
+                                                   ServingModelManager)
+    except ConfigError as exc:
+        raise ConfigError(f"A/B test variant {variant.name!r}: {exc}") from exc
+    return manager
+
+
 def create_experiment_app(config: Config, variants: list[Variant],
                           managers: dict[str, ServingModelManager] | None = None, *,
                           consume_updates: bool = True) -> FastAPI:
-    """The app of an A/B test; ``managers`` (tests) replaces the configured manager class per variant."""
+    """The app of an A/B test. Each variant's model manager is the class its own config names (the main config for
+    the control, its variant-conf-dir file on top for the others: serving.experiments.variants.variant_config);
+    ``managers`` (tests) replaces them."""
     control = variants[0]
     config = config.with_overrides({UPDATE_TOPIC_KEY: control.update_topic}, "experiment control")
     if managers is None:
-        manager_class = config.settings.serving.model_manager_class
-        managers = {v.name: instantiate(manager_class, MANAGER_KEY, config, ServingModelManager) for v in variants}
+        managers = {v.name: variant_manager(variant_config(config, v, v is control), v) for v in variants}
     proxy = VariantManager(variants, managers)
     app = create_app(config, proxy, consume_updates=consume_updates)
     state = app.state.oryx

@@ -6,8 +6,10 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from oryxpy.config import Config
+from oryxpy.config.loader import read_conf_file
 from oryxpy.errors import ConfigError
 
 KEY = "oryx.serving.experiment.variants"
@@ -57,6 +59,17 @@ def parse_variants(text: str | None) -> list[Variant]:
 
 def variants_of(config: Config) -> list[Variant]:
     return parse_variants(config.settings.serving.experiment.variants)
+
+
+def variant_config(config: Config, variant: Variant, control: bool) -> Config:
+    """The config of a variant's serving model: ``config`` with, for a variant other than the control, the keys of
+    ``<oryx.serving.experiment.variant-conf-dir>/<name>.toml`` on top (the same file ``oryxpy run`` gives the
+    variant's batch and speed layers), so that each variant names its own ``oryx.serving.model-manager-class``."""
+    conf_dir = config.settings.serving.experiment.variant_conf_dir
+    if control or not conf_dir:
+        return config
+    path = Path(conf_dir) / f"{variant.name}.toml"
+    return config.with_overrides(read_conf_file(path), f"variant {variant.name} ({path})") if path.exists() else config
 
 
 def unit_hash(salt: str, key: str) -> float:

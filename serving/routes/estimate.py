@@ -8,10 +8,9 @@ from fastapi import APIRouter, Request, Response
 
 from oryxpy.errors import NotFound
 from serving import formats
-from serving.als.queries import dot, fold_in
 from serving.openapi import QUERY_ERRORS, VALUE, VALUES
 from serving.params import State, path_id_values, path_ids, ready_model
-from serving.vector_model import VECTORS, unknown_item, unknown_user
+from serving.vector_model import VECTORS, dot, fold_in, unknown_item, unknown_user
 
 router = APIRouter(tags=["estimate"], responses=QUERY_ERRORS)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from serving import formats
-from serving.als.queries import cosine, dot
 from serving.openapi import ID_VALUES, QUERY_ERRORS
 from serving.params import HowMany, Offset, State, exact_ids, paging, ready_model
-from serving.vector_model import VECTORS, unknown_item, unknown_user
+from serving.vector_model import VECTORS, cosine, dot, unknown_item, unknown_user
 
 router = APIRouter(tags=["explain"], responses={**ID_VALUES, **QUERY_ERRORS})
 

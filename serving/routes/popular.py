@@ -10,7 +10,6 @@ import numpy as np
 from fastapi import APIRouter, Request, Response
 
 from serving import formats
-from serving.als.queries import top_n
 from serving.java_order import bucket_key
 from serving.models import KNOWN_ITEMS
 from serving.openapi import ID_COUNTS, IDS, MODEL_ERRORS, PARAMETER_ERRORS
@@ -25,7 +24,7 @@ from serving.params import (
     rescorer_for,
 )
 from serving.selection import EVERYTHING, Select
-from serving.vector_model import VECTORS
+from serving.vector_model import VECTORS, top_n
 
 router = APIRouter(tags=["popular"])
 

@@ -13,8 +13,6 @@ from fastapi import APIRouter, Request, Response
 
 from oryxpy.errors import InvalidInput, NotFound
 from serving import formats
-from serving.als.model import ALSServingModel
-from serving.als.queries import fold_in
 from serving.models import Capability, KnownItemsModel, RankedItemsModel
 from serving.openapi import ID_VALUES, QUERY_ERRORS
 from serving.params import (
@@ -33,12 +31,12 @@ from serving.params import (
 )
 from serving.selection import EVERYTHING, Select, Selection
 from serving.state import ServingState
-from serving.vector_model import unknown_user
+from serving.vector_model import VectorServingModel, fold_in, unknown_user
 
 router = APIRouter(tags=["recommend"], responses={**ID_VALUES, **QUERY_ERRORS})
 
-Recommender = ALSServingModel | RankedItemsModel
-RECOMMENDER: Capability[Recommender] = Capability((ALSServingModel, RankedItemsModel), "vector model or a model that "
+Recommender = VectorServingModel | RankedItemsModel
+RECOMMENDER: Capability[Recommender] = Capability((VectorServingModel, RankedItemsModel), "vector model or a model that "
                                                   "ranks items")
 
 
@@ -46,7 +44,7 @@ def _recommender(state: ServingState, endpoint: str) -> Recommender:
     return ready_model(state, RECOMMENDER, endpoint)
 
 
-def _user_vectors(model: ALSServingModel, users: list[str]) -> list[np.ndarray]:
+def _user_vectors(model: VectorServingModel, users: list[str]) -> list[np.ndarray]:
     vectors = []
     for user in users:
         vector = model.user_vector(user)
@@ -62,7 +60,7 @@ def _check_users(model: RankedItemsModel, users: list[str]) -> None:
             raise NotFound(f"unknown user '{user}'")
 
 
-def _recommend(request: Request, state: ServingState, model: ALSServingModel, target: np.ndarray, users: list[str],
+def _recommend(request: Request, state: ServingState, model: VectorServingModel, target: np.ndarray, users: list[str],
                exclude: set[str], how_many: str, offset: str, args: list[str] | None,
                selection: Selection = EVERYTHING) -> Response:
     n, skip = paging(how_many, offset)  # validated again: cheap, and keeps this helper safe alone
@@ -96,7 +94,7 @@ def recommend(request: Request, state: State, howMany: HowMany = "10", offset: O
     model = _recommender(state, "/recommend")
     users = exact_ids(request, 1)
     exclude = _known_of(model, users, considerKnownItems)
-    if not isinstance(model, ALSServingModel):
+    if not isinstance(model, VectorServingModel):
         _check_users(model, users)
         return _ranked(request, state, model, False, users, exclude, howMany, offset, rescorerParams, selection)
     (xu,) = _user_vectors(model, users)
@@ -113,7 +111,7 @@ def recommend_to_many(request: Request, state: State, howMany: HowMany = "10", o
     users = path_ids(request)
     if not users:
         raise NotFound("no user ID given")
-    if not isinstance(model, ALSServingModel):
+    if not isinstance(model, VectorServingModel):
         _check_users(model, users)
         exclude = _known_of(model, users, considerKnownItems)
         return _ranked(request, state, model, False, users, exclude, howMany, offset, rescorerParams, selection)
@@ -133,7 +131,7 @@ def recommend_to_anonymous(request: Request, state: State, howMany: HowMany = "1
     if not pairs:
         raise NotFound("no item ID given")  # as Oryx, where no route matches
     items = [i for i, _ in pairs]
-    if not isinstance(model, ALSServingModel):
+    if not isinstance(model, VectorServingModel):
         if not any(model.has_item(i) for i in items):
             raise InvalidInput(f"none of the items is known: {', '.join(items)}")
         return _ranked(request, state, model, True, items, set(items), howMany, offset,
@@ -159,7 +157,7 @@ def recommend_with_context(request: Request, state: State, howMany: HowMany = "1
     user = users[0]
     context = path_id_values(request, start=1)
     exclude = _known_of(model, [user], considerKnownItems) | {i for i, _ in context}
-    if not isinstance(model, ALSServingModel):
+    if not isinstance(model, VectorServingModel):
         _check_users(model, users)
         return _ranked(request, state, model, False, users, exclude, howMany, offset, rescorerParams, selection)
     (xu,) = _user_vectors(model, [user])

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Request, Response
 
 from oryxpy.errors import NotFound
 from serving import formats
-from serving.als.queries import cosine, unit_sum
 from serving.openapi import ID_VALUES, QUERY_ERRORS, VALUES
 from serving.params import HowMany, Offset, RescorerParams, State, paging, path_ids, ready_model, rescorer_for
 from serving.selection import EVERYTHING, Select
-from serving.vector_model import VECTORS, unknown_item
+from serving.vector_model import VECTORS, cosine, unit_sum, unknown_item
 
 router = APIRouter(tags=["similarity"], responses=QUERY_ERRORS)
 

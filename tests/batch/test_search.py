@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from batch.als.update import ALSUpdate
-from batch.search import HyperParam, SearchPlan, choose_combos, from_config
+from batch.mlupdate import MODEL_FILE, MLUpdate
+from batch.search import HyperParam, SearchPlan, choose_combos, confirmed_choice, finalists, from_config
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError
 from oryxpy.interfaces import INPUT_SCHEMA
-from oryxpy.storage import LocalStorage
+from oryxpy.storage import LocalStorage, join_uri, storage_for
+from oryxpy.topics import TopicProducer
 
 
 def test_key_decides_int_or_float(embedded_config: Config) -> None:
@@ -178,3 +182,105 @@ def test_short_integer_log_range_keeps_every_value(embedded_config: Config) -> N
     features = from_config(config, "oryx.als.hyperparams.features", integer=True, log_scale=True)
     assert features.trial_values(7) == [1, 2, 3, 4, 5, 6, 7]
     assert features.trial_values(3) == [1, 3, 7] and features.neighbours(3, 3) == [2, 5]
+
+
+def test_finalists_are_the_best_scores_and_need_two() -> None:
+    assert finalists([0.30, math.nan, 0.50, 0.45, 0.10], 3) == [2, 3, 0]
+    assert finalists([0.30, math.nan, 0.50], 5) == [2, 0]
+    assert finalists([0.30, math.nan], 3) == [] and finalists([0.5, 0.4], 1) == [] and finalists([0.5, 0.4], 0) == []
+
+
+def test_confirmed_choice_takes_the_best_mean_of_two_folds() -> None:
+    # ml-latest-small, seed 1: the first fold's leader by 0.0006 is behind on the second fold
+    first, second = [0.1353, 0.1347, 0.1340], [0.1210, 0.1255, 0.1235]
+    assert confirmed_choice(first, second) == 1
+    assert confirmed_choice(first, [0.1210, math.nan, 0.1235]) == 0  # a fold that cannot score them all: fold 1 decides
+    assert confirmed_choice([0.2, 0.3], [0.3, 0.2]) == 1  # equal means: the better first-fold score
+    with pytest.raises(ValueError, match="one first- and one second-fold score"):
+        confirmed_choice([0.1, 0.2], [0.1])
+
+
+class PlantedScores(MLUpdate):
+    """A model type whose held-out scores are planted by lambda: on the first fold 0.2 leads 0.1 by a hair (noise),
+    on the second 0.1 is clearly better; 0.4 is poor on both. It records what it built on which fold."""
+
+    SCORES: ClassVar[dict[str, dict[float, float]]] = {
+        "first": {0.1: 0.500, 0.2: 0.501, 0.4: 0.300}, "second": {0.1: 0.530, 0.2: 0.470, 0.4: 0.310}}
+
+    def __init__(self, config: Config):
+        super().__init__(config)
+        self.built: list[tuple[str, float]] = []
+        self.lambdas: dict[str, float] = {}
+        self.second_folds = 0
+
+    def hyperparams(self) -> list[HyperParam]:
+        return [from_config(self.config, "oryx.als.hyperparams.lambda", integer=False, log_scale=True)]
+
+    def prepare(self, timestamp_ms: int, new_values: list[str], past_values: list[str]) -> str:
+        return "first"
+
+    def has_test_data(self, data: Any) -> bool:
+        return True
+
+    def second_fold(self, data: Any) -> str:
+        self.second_folds += 1
+        return "second"
+
+    def build_model(self, data: Any, hyperparams: dict[str, Any], candidate_uri: str) -> None:
+        self.built.append((data, hyperparams["lambda"]))
+        self.lambdas[candidate_uri] = hyperparams["lambda"]
+        storage_for(candidate_uri, self.config).write_text(join_uri(candidate_uri, MODEL_FILE), "<PMML/>")
+
+    def evaluate(self, data: Any, candidate_uri: str) -> dict[str, float]:
+        return {"ndcg@10": self.SCORES[data][round(self.lambdas[candidate_uri], 6)]}
+
+    def publish_additional(self, data: Any, model_uri: str, producer: TopicProducer) -> None:
+        pass
+
+
+def run_planted(embedded_config: Config, tmp_path: Path, **overrides: object) -> tuple[PlantedScores, dict[str, Any]]:
+    config = embedded_config.with_overrides({"oryx.als.hyperparams.lambda": [0.1, 0.2, 0.4], "oryx.ml.eval.candidates": 3,
+                                             "oryx.ml.eval.hyperparam-search": "grid", "oryx.ml.eval.refit": False,
+                                             **overrides})
+    update = PlantedScores(config)
+    update.run_update(1, pa.table({"key": [None], "value": ["u,i,1,1"]}, schema=INPUT_SCHEMA), None,
+                      (tmp_path / "model").as_uri(), None)
+    [model] = [p for p in (tmp_path / "model").iterdir() if not p.name.startswith(".")]
+    return update, json.loads((model / "metrics.json").read_text())
+
+
+def test_finalists_confirmed_on_a_second_fold_beat_a_noisy_first_fold_lead(embedded_config: Config, tmp_path: Path) -> None:
+    update, report = run_planted(embedded_config, tmp_path, **{"oryx.ml.eval.finalists": 2})
+    assert report["hyperparams"] == {"lambda": 0.1}  # the first fold alone would pick 0.2
+    assert sorted(b for b in update.built if b[0] == "second") == [("second", 0.1), ("second", 0.2)]  # 0.4 not rebuilt
+    assert report["metrics"]["second_fold_score"] == 0.530
+    recorded = {c["hyperparams"]["lambda"]: c["metrics"] for c in report["candidates"]}
+    assert "second_fold_score" not in recorded[0.4] and recorded[0.2]["second_fold_score"] == 0.470
+
+
+def test_without_finalists_the_first_fold_decides(embedded_config: Config, tmp_path: Path) -> None:
+    update, report = run_planted(embedded_config, tmp_path, **{"oryx.ml.eval.finalists": 1})
+    assert report["hyperparams"] == {"lambda": 0.2} and update.second_folds == 0
+    assert all(fold == "first" for fold, _ in update.built)
+
+
+def test_one_candidate_builds_once_and_confirms_nothing(embedded_config: Config, tmp_path: Path) -> None:
+    update, report = run_planted(embedded_config, tmp_path, **{"oryx.ml.eval.candidates": 1,
+                                                                "oryx.als.hyperparams.lambda": [0.1, 0.4],
+                                                                "oryx.ml.eval.hyperparam-search": "staged"})
+    assert len(update.built) == 1 and update.second_folds == 0
+    assert update.built[0][0] == "first" and update.built[0][1] == pytest.approx(0.2)  # the log range's centre
+    assert report["hyperparams"]["lambda"] == pytest.approx(0.2) and "second_fold_score" not in report["metrics"]
+
+
+def test_als_second_fold_splits_the_train_part_by_the_same_rule(embedded_config: Config) -> None:
+    update = ALSUpdate(embedded_config.with_overrides({"oryx.als.seed": 5}))
+    lines = planted_records(60, 40, 2, seed=1)
+    data = update.prepare(1_600_200_000_000, lines, [])
+    fold = update.second_fold(data)
+    assert fold is not None and data.test is not None and fold.test is not None
+    assert len(fold.train) + len(fold.test) == len(data.train) and len(fold.test) > 0
+    pairs = {tuple(p) for p in zip(data.train.users.tolist(), data.train.items.tolist(), strict=True)}
+    assert all(p in pairs for p in zip(fold.test.users.tolist(), fold.test.items.tolist(), strict=True))
+    assert fold.test.timestamp.min() >= fold.train.timestamp.max()  # timestamps separate: a time split again
+    assert update.second_fold(dataclasses.replace(data, test=None)) is None

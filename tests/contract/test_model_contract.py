@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,76 @@ def test_the_generic_layers_import_no_model() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[2]).stdout.strip()
     assert loaded == "", f"generic modules import model code: {loaded}"
+
+
+def _loaded_by(module: str) -> list[str]:
+    """The project modules (not the standard library or third parties) that importing ``module`` loads."""
+    code = (f"import sys, {module}\n"
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('batch', 'speed', 'serving', 'popular'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[2]).stdout.strip()
+    modules = loaded.split(",") if loaded else []
+    keys = {m for m in modules if m.endswith(".keys")}
+    registered = keys | {m.rsplit(".", 1)[0] for m in keys}  # key declarations come through entry points
+    return [m for m in modules if m not in registered]
+
+
+def _of_packages(modules: list[str], *packages: str) -> list[str]:
+    return [m for m in modules if any(m == p or m.startswith(p + ".") for p in packages)]
+
+
+def test_the_vector_model_base_imports_no_model() -> None:
+    loaded = _loaded_by("batch.vector_update")
+    assert "batch.vector_update" in loaded  # what is checked was imported
+    assert _of_packages(loaded, "batch.als", "batch.deep", "batch.hybrid", "popular") == []
+
+
+@pytest.mark.parametrize(("module", "foreign"), [
+    ("batch.als.update", ("batch.deep", "batch.hybrid", "speed.deep")),
+    ("batch.deep.update", ("batch.als", "batch.hybrid", "speed.als")),
+    ("speed.deep.manager", ("batch.als", "speed.als", "batch.hybrid")),
+    ("speed.als.manager", ("batch.deep", "speed.deep", "batch.hybrid")),
+])
+def test_als_and_the_two_tower_model_do_not_import_each_other(module: str, foreign: tuple[str, ...]) -> None:
+    loaded = _loaded_by(module)
+    assert module in loaded
+    assert _of_packages(loaded, *foreign) == []
+
+
+def test_every_vector_model_extends_the_base_and_no_other_model() -> None:
+    from batch.vector_update import VectorModelUpdate
+
+    updates = {name: load_class(MODELS[name][0], "test") for name in ("als", "two-tower", "hybrid")}
+    for name, update in updates.items():
+        assert issubclass(update, VectorModelUpdate), name
+        others = [other for other_name, other in updates.items() if other_name != name]
+        assert not any(issubclass(update, other) for other in others), f"{name} extends another model's update"
+    assert not issubclass(load_class(MODELS["popular"][0], "test"), VectorModelUpdate)
+
+
+GENERIC_SERVING = ["serving/params.py", "serving/models.py", "serving/selection.py", "serving/state.py",
+                   *(str(p.relative_to(Path(__file__).resolve().parents[2]))
+                     for p in sorted((Path(__file__).resolve().parents[2] / "serving" / "routes").glob("*.py")))]
+
+
+@pytest.mark.parametrize("path", GENERIC_SERVING)
+def test_generic_serving_code_reaches_the_vector_model_only_by_its_generic_module(path: str) -> None:
+    """No serving.als (or other model package) import: the vector model and its queries come from
+    serving.vector_model, by the generic name VectorServingModel."""
+    tree = ast.parse((Path(__file__).resolve().parents[2] / path).read_text())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert imported, path
+    assert _of_packages(imported, "serving.als", "serving.experiments", "popular", "batch", "speed") == []
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert "ALSServingModel" not in names
+
+
+def test_the_old_serving_model_name_still_imports() -> None:
+    from serving.als.model import ALSServingModel
+    from serving.vector_model import VectorServingModel
+
+    assert ALSServingModel is VectorServingModel and VectorServingModel.__name__ == "VectorServingModel"
 
 
 @pytest.mark.parametrize(("configured", "runs"), [("batch.als.update.ALSUpdate", "SparkALSUpdate"),

@@ -6,6 +6,7 @@ import pytest
 
 from batch.als.data import parse_events
 from oryxpy import validation
+from oryxpy.config import default_config
 from oryxpy.errors import BadRecord, InvalidInput
 from oryxpy.records import format_record, ingest_record, parse_interaction
 from oryxpy.validation import BAD_RECORDS
@@ -54,10 +55,10 @@ def test_id_limit_is_bytes_of_utf8_and_configurable() -> None:
     with pytest.raises(BadRecord, match="16777216 bytes long"):  # the 16 MiB ID of the issue
         ingest_record("x" * (16 << 20) + ",50", NOW)
     try:
-        validation.configure({validation.MAX_ID_BYTES_KEY: 4096})
+        validation.configure(default_config().with_overrides({validation.MAX_ID_BYTES_KEY: 4096}))
         assert len(parse_interaction(f"{'u' * 4000},i,1,5").user) == 4000
     finally:
-        validation.configure({validation.MAX_ID_BYTES_KEY: validation.DEFAULT_MAX_ID_BYTES})
+        validation.configure(default_config())
 
 
 def test_java_float_grammar_is_accepted() -> None:
