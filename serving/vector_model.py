@@ -3,14 +3,14 @@ two-tower and the hybrid models all load; the generic serving code imports it fr
 
 Its own module, so that the generic request code (serving.params, serving.models) imports no model, and the one
 module through which the endpoints reach the vector model and its queries (``queries``: top-N, dot, cosine, fold-in).
-The class is defined in serving.als.model, where ``ALSServingModel`` remains its old name.
+The class is defined in serving.vectors.model, where ``VectorServingModel`` remains its old name.
 """
 
 from oryxpy.errors import ModelNotReady, NotFound, OryxError
-from serving.als import queries
-from serving.als.model import VectorServingModel
-from serving.als.queries import cosine, dot, fold_in, top_n, unit_sum
 from serving.models import Capability
+from serving.vectors import queries
+from serving.vectors.model import VectorServingModel
+from serving.vectors.queries import cosine, dot, fold_in, top_n, unit_sum
 
 __all__ = ["VECTORS", "VectorServingModel", "cosine", "dot", "fold_in", "queries", "top_n", "unit_sum", "unknown_item",
            "unknown_user"]

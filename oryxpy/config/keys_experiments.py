@@ -28,15 +28,6 @@ KEYS = [
     Key("oryx.serving.dashboard.layer-metrics-urls", None,
         "comma-separated Prometheus endpoints of the batch and speed layers (e.g. http://127.0.0.1:9101/metrics) "
         "whose oryx_* samples the dashboard shows; unset: none", optional=True),
-    # the hybrid update class (batch.hybrid.update.HybridUpdate), typically one arm of an A/B test
-    Key("oryx.hybrid.hyperparams.weight", 0.5,
-        "hybrid update class: weight of ALS in the blend (the two-tower model gets 1 - weight), each model's scores "
-        "divided by their spread; [min, max] searches that range, a longer list those values",
-        kind="hyperparam", minimum=0, maximum=1),
-    Key("oryx.hybrid.hyperparams.tower-features", 32,
-        "hybrid update class: features of its two-tower part (its ALS part uses oryx.als.hyperparams.features; the "
-        "blend has their sum); [min, max] searches that range, a longer list those values",
-        kind="hyperparam", minimum=1, maximum=4096),
     # the batch and speed layers' own Prometheus endpoints (oryxpy.analytics.layer_metrics), shown by the dashboard
     Key("oryx.batch.metrics-port", None, "port of the batch layer's Prometheus /metrics (generations, their duration); unset: none",
         kind="int", optional=True, minimum=0, maximum=65535),

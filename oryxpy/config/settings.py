@@ -23,8 +23,6 @@ __all__ = [
     "BatchUiSection",
     "CompatSection",
     "EmbeddedSection",
-    "HybridHyperparamsSection",
-    "HybridSection",
     "InputTopicMessageSection",
     "InputTopicSection",
     "KafkaSection",
@@ -248,21 +246,6 @@ class ServingSection:
 
 
 @dataclass(frozen=True)
-class HybridHyperparamsSection:
-    """Config section oryx.hybrid.hyperparams."""
-
-    weight: Hyperparam = setting("oryx.hybrid.hyperparams.weight")
-    tower_features: Hyperparam = setting("oryx.hybrid.hyperparams.tower-features")
-
-
-@dataclass(frozen=True)
-class HybridSection:
-    """Config section oryx.hybrid."""
-
-    hyperparams: HybridHyperparamsSection = subsection(HybridHyperparamsSection)
-
-
-@dataclass(frozen=True)
 class SpeedSection:
     """Config section oryx.speed."""
 
@@ -350,7 +333,6 @@ class Settings:
     storage: StorageSection = subsection(StorageSection)
     compat: CompatSection = subsection(CompatSection)
     serving: ServingSection = subsection(ServingSection)
-    hybrid: HybridSection = subsection(HybridSection)
     speed: SpeedSection = subsection(SpeedSection)
     layers: LayersSection = subsection(LayersSection)
     als: AlsSection = subsection(AlsSection)

@@ -38,15 +38,15 @@ def config_for(mode: str, root: Path, port: int = 0, ef: int = 128):  # type: ig
 
 
 def recall(model, targets: np.ndarray, truth: list[set[str]]) -> float:  # type: ignore[no-untyped-def]
-    from serving.als.queries import top_n
+    from serving.vectors.queries import top_n
 
     return float(np.mean([len({i for i, _ in top_n(model, t, 10)} & s) / 10 for t, s in zip(targets, truth, strict=True)]))
 
 
 def scale(args: argparse.Namespace) -> list[tuple[int, dict[str, float]]]:
     """In-process ms per query (1 thread) and queries/s (8 threads) at each catalogue size."""
-    from serving.als.model import ALSServingModel
-    from serving.als.queries import top_n
+    from serving.vectors.model import VectorServingModel
+    from serving.vectors.queries import top_n
 
     rows = []
     exact_only = {int(s) for s in args.exact_sizes.split(",") if s}
@@ -72,7 +72,7 @@ def scale(args: argparse.Namespace) -> list[tuple[int, dict[str, float]]]:
         row["brute_qps8"] = latency_report("brute-force numpy, 8 threads", *run_threads(brute, 8, args.seconds))
         modes = ["exact"] if items in exact_only and str(items) not in args.sizes.split(",") else ["exact", "hnsw"]
         for mode in modes:
-            model = ALSServingModel(args.features, True, approximate_index="hnsw" if mode == "hnsw" else "none",
+            model = VectorServingModel(args.features, True, approximate_index="hnsw" if mode == "hnsw" else "none",
                                     hnsw_ef_search=args.ef)
             t = time.perf_counter()
             model.bulk_load_items(ids, y)
@@ -83,7 +83,7 @@ def scale(args: argparse.Namespace) -> list[tuple[int, dict[str, float]]]:
                 if items == args.http_items:  # the HTTP server serves the same items: spare it a second build
                     model.ann.save(f"{args.graph}")  # type: ignore[union-attr]
 
-            def query(r: np.random.Generator, model: ALSServingModel = model, targets: np.ndarray = targets) -> None:
+            def query(r: np.random.Generator, model: VectorServingModel = model, targets: np.ndarray = targets) -> None:
                 top_n(model, targets[r.integers(QUERIES)], 10)
 
             lat, wall = run_threads(query, 1, args.seconds)
@@ -128,12 +128,12 @@ def serve(mode: str, root: Path, uri: str, port: int, ef: int, graph: str) -> No
 
     config = config_for(mode, root, port, ef)
     limit_blas_threads(config)
-    from serving.als.ann import HNSWIndex
-    from serving.als.model import ALSServingModel
+    from serving.vectors.ann import HNSWIndex
+    from serving.vectors.model import VectorServingModel
 
     saved = mode == "hnsw" and Path(f"{graph}.ip").exists()
     if saved:
-        ALSServingModel.rebuild_ann = lambda self, background=True: None  # type: ignore[method-assign]
+        VectorServingModel.rebuild_ann = lambda self, background=True: None  # type: ignore[method-assign]
     base = rss_mb()
     manager = ALSServingModelManager(config, lsh_seed=1)
     t = time.perf_counter()
@@ -211,7 +211,7 @@ def http(args: argparse.Namespace) -> None:
 def updates(args: argparse.Namespace) -> None:
     """UP messages applied per second by the manager (the update consumer's work) while 4 threads query."""
     from serving.als.manager import ALSServingModelManager
-    from serving.als.queries import top_n
+    from serving.vectors.queries import top_n
 
     items, users = args.up_items, args.up_items // 2
     root = Path(tempfile.mkdtemp(prefix="bench-ann-up-"))

@@ -135,9 +135,9 @@ def main() -> None:
     if args.serve:
         serve(args.serve[0], Path(args.serve[1]), args.serve[2], int(args.serve[3]))
         return
-    from serving.als.model import ALSServingModel
-    from serving.als.queries import top_n
     from serving.layer import limit_blas_threads
+    from serving.vectors.model import VectorServingModel
+    from serving.vectors.queries import top_n
 
     limit_blas_threads(config_for("1.0", Path(tempfile.gettempdir())))
 
@@ -162,7 +162,7 @@ def main() -> None:
               for n in (1, 2)}
     results: dict[float, dict[int, list[str]]] = {}
     for rate in (1.0, 0.3, 0.5):
-        model = ALSServingModel(args.features, True, rate, lsh_seed=1)
+        model = VectorServingModel(args.features, True, rate, lsh_seed=1)
         t = time.perf_counter()
         model.bulk_load_items(item_ids, y)
         model.bulk_load_users(user_ids, x, known)
@@ -188,11 +188,11 @@ def main() -> None:
 def ivf_bench(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, known: list[list[str]],
               exact: dict[int, list[str]], anchor: dict[int, float]) -> None:
     """oryx.serving.approximate-index = ivf: build time, then recall@10 vs exact and req/s for each probes value."""
-    from serving.als.model import ALSServingModel
-    from serving.als.queries import top_n
+    from serving.vectors.model import VectorServingModel
+    from serving.vectors.queries import top_n
 
     item_ids, user_ids = [f"I{i}" for i in range(args.items)], [f"U{u}" for u in range(args.users)]
-    model = ALSServingModel(args.features, True, 1.0, lsh_seed=1, approximate_index="ivf")
+    model = VectorServingModel(args.features, True, 1.0, lsh_seed=1, approximate_index="ivf")
     t = time.perf_counter()
     model.bulk_load_items(item_ids, y)
     model.bulk_load_users(user_ids, x, known)

@@ -1,1 +1,1 @@
-"""The ALS serving model: user and item vectors in memory, their manager, and the queries over them."""
+"""The ALS serving model manager: reads ALS's PMML and update messages into a serving.vectors model."""

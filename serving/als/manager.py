@@ -1,4 +1,4 @@
-"""ALSServingModelManager: applies MODEL, MODEL-REF and UP messages to the ALSServingModel (spec 5.1)."""
+"""ALSServingModelManager: applies MODEL, MODEL-REF and UP messages to the VectorServingModel (spec 5.1)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from oryxpy.interfaces import ServingModelManager, load_status
 from oryxpy.messages import ModelMessage, ModelRefMessage, UpdateMessage, VectorUpdate
 from oryxpy.modelfiles import ModelRef, open_model_ref
 from oryxpy.pmml import ALSModelInfo, pmml_to_als_model
-from serving.als.model import ALSServingModel
-from serving.als.repeats import repeated_updates
 from serving.rescorer import load_provider
+from serving.vectors.model import VectorServingModel
+from serving.vectors.repeats import repeated_updates
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def release_memory() -> None:
 
 
 class ALSServingModelManager(ServingModelManager):
-    """Keeps the current ALSServingModel; loads the rescorer provider at construction (ConfigError if it cannot)."""
+    """Keeps the current VectorServingModel; loads the rescorer provider at construction (ConfigError if it cannot)."""
 
     def __init__(self, config: Config, lsh_seed: int | None = None):
         self.config = config
@@ -62,11 +62,11 @@ class ALSServingModelManager(ServingModelManager):
                               "ivf_lists": int(config.settings.serving.ivf.lists),
                               "hnsw_m": int(config.settings.serving.hnsw.m),
                               "hnsw_ef_search": int(config.settings.serving.hnsw.ef_search)}
-        self.model: ALSServingModel | None = None
+        self.model: VectorServingModel | None = None
         self._solvers_started = False
         self._last_log = 0.0
 
-    def get_model(self) -> ALSServingModel | None:
+    def get_model(self) -> VectorServingModel | None:
         return self.model
 
     def is_ready(self) -> bool:
@@ -99,7 +99,7 @@ class ALSServingModelManager(ServingModelManager):
 
     def repeated_updates(self, messages: Sequence[tuple[str | None, str]]) -> np.ndarray:
         """Per update-topic message (key, value), whether it is an UP that repeats the current model exactly, so that
-        the consumer may skip it (``serving.als.repeats``): a MODEL-REF's replay then costs little per UP."""
+        the consumer may skip it (``serving.vectors.repeats``): a MODEL-REF's replay then costs little per UP."""
         model = self.model
         if model is None:
             return np.zeros(len(messages), dtype=bool)
@@ -108,7 +108,7 @@ class ALSServingModelManager(ServingModelManager):
             self._note_progress(model)
         return repeat
 
-    def _note_progress(self, model: ALSServingModel) -> None:
+    def _note_progress(self, model: VectorServingModel) -> None:
         """Log the model once a minute; once it is loaded enough, start computing Y'Y in the background."""
         now = time.monotonic()
         if now - self._last_log >= 60:
@@ -129,7 +129,7 @@ class ALSServingModelManager(ServingModelManager):
         model = self.model
         if model is None or model.features != info.features:
             log.info("new model with %d features", info.features)
-            model = ALSServingModel(info.features, info.implicit, self.sample_rate, self.lsh_seed, **self.index_options)
+            model = VectorServingModel(info.features, info.implicit, self.sample_rate, self.lsh_seed, **self.index_options)
             self._solvers_started = False
         model.on_new_model_ids(info.x_ids, info.y_ids, info.implicit, vectors_follow=ref is not None)
         self.model = model
@@ -140,7 +140,7 @@ class ALSServingModelManager(ServingModelManager):
                 model.expect_missing()
         log.info("%s", model)
 
-    def _load_vectors(self, model: ALSServingModel, ref: ModelRef) -> None:
+    def _load_vectors(self, model: VectorServingModel, ref: ModelRef) -> None:
         """Load Y/ then X/ (with known items) next to model.pmml when they exist; otherwise wait for UP messages."""
         for side in ("Y", "X"):
             started = time.monotonic()

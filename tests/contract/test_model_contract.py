@@ -145,3 +145,31 @@ def test_the_default_endpoint_groups_are_every_router_module() -> None:
     modules = {f"serving.routes.{m.name}" for m in pkgutil.iter_modules(serving.routes.__path__)}
     assert set(GROUPS.values()) == modules
     assert [m.__name__ for m in router_modules(default_config()[KEY])] == list(GROUPS.values())
+
+
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(Path(__file__).resolve().parents[2]))
+                                        for p in (Path(__file__).resolve().parents[2] / "serving" / "vectors").glob("*.py")))
+def test_the_vector_serving_package_knows_no_model(path: str) -> None:
+    """serving.vectors (what ALS, the two-tower and the hybrid models all load) imports no model package."""
+    tree = ast.parse((Path(__file__).resolve().parents[2] / path).read_text())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert _of_packages(imported, "serving.als", "serving.experiments", "popular", "batch", "speed") == []
+
+
+def test_the_core_declares_no_model_package_keys() -> None:
+    """The core's key files declare no key of a model package: those come through the ``oryxpy.config_keys`` entry
+    point (popular, two-tower, hybrid), so a new model adds keys without touching the core."""
+    from importlib.metadata import entry_points
+
+    from oryxpy.config import keys_core
+
+    plugged = {ep.name: ep.load() for ep in entry_points(group="oryxpy.config_keys")}
+    assert {"popular", "two-tower", "hybrid"} <= set(plugged)
+    plugin_prefixes = {k.name.split(".")[1] for keys in plugged.values() for k in keys}
+    assert plugin_prefixes == {"popular", "deep", "hybrid"}
+    core_files = sorted((Path(keys_core.__file__).parent).glob("keys_*.py"))
+    assert len(core_files) > 3
+    for path in core_files:
+        for prefix in plugin_prefixes:
+            assert f'"oryx.{prefix}.' not in path.read_text(), (path.name, prefix)

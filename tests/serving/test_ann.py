@@ -7,19 +7,19 @@ import numpy as np
 import pytest
 
 from oryxpy.config import Config
-from serving.als.ann import FLUSH_AT
-from serving.als.model import ALSServingModel
-from serving.als.queries import top_n
+from serving.vectors.ann import FLUSH_AT
+from serving.vectors.model import VectorServingModel
+from serving.vectors.queries import top_n
 from tests.serving.conftest import client_for
 
 ITEMS = 5000
 
 
 @pytest.fixture(scope="module")
-def loaded() -> tuple[ALSServingModel, np.ndarray]:
+def loaded() -> tuple[VectorServingModel, np.ndarray]:
     rng = np.random.default_rng(11)
     matrix = rng.standard_normal((ITEMS, 8)).astype(np.float32)
-    model = ALSServingModel(8, True, approximate_index="hnsw", hnsw_ef_search=64)
+    model = VectorServingModel(8, True, approximate_index="hnsw", hnsw_ef_search=64)
     model.on_new_model_ids([], [f"i{i}" for i in range(ITEMS)], True)
     model.bulk_load_items([f"i{i}" for i in range(ITEMS)], matrix)
     assert model.ann_ready.wait(60), "graph not built"
@@ -33,7 +33,7 @@ def brute(matrix: np.ndarray, target: np.ndarray, n: int, allowed: np.ndarray | 
     return [f"i{j}" for j in np.argsort(-scores)[:n]]
 
 
-def test_graph_recall_and_exact_scores(loaded: tuple[ALSServingModel, np.ndarray]) -> None:
+def test_graph_recall_and_exact_scores(loaded: tuple[VectorServingModel, np.ndarray]) -> None:
     model, matrix = loaded
     assert model.ann is not None and model.ann.size == ITEMS and not model.ann.pending
     rng = np.random.default_rng(1)
@@ -48,7 +48,7 @@ def test_graph_recall_and_exact_scores(loaded: tuple[ALSServingModel, np.ndarray
     assert hits / 500 >= 0.95
 
 
-def test_exclusions_and_filters_never_shorten_the_list(loaded: tuple[ALSServingModel, np.ndarray]) -> None:
+def test_exclusions_and_filters_never_shorten_the_list(loaded: tuple[VectorServingModel, np.ndarray]) -> None:
     model, matrix = loaded
     target = np.random.default_rng(2).standard_normal(8)
     exclude = set(brute(matrix, target, 40))  # the 40 best are all excluded: the graph must be asked for more
@@ -76,7 +76,7 @@ def test_exclusions_and_filters_never_shorten_the_list(loaded: tuple[ALSServingM
 
 def test_updates_are_served_at_once_and_reach_the_graph() -> None:
     rng = np.random.default_rng(3)
-    model = ALSServingModel(4, True, approximate_index="hnsw")
+    model = VectorServingModel(4, True, approximate_index="hnsw")
     ids = [f"i{i}" for i in range(3000)]
     model.bulk_load_items(ids, rng.standard_normal((3000, 4)).astype(np.float32))
     assert model.ann_ready.wait(60)
@@ -117,7 +117,7 @@ def test_readers_see_consistent_answers_while_the_graph_is_updated() -> None:
     import threading
 
     rng = np.random.default_rng(6)
-    model = ALSServingModel(4, True, approximate_index="hnsw")
+    model = VectorServingModel(4, True, approximate_index="hnsw")
     base = {f"i{i}": rng.standard_normal(4).astype(np.float32) for i in range(2000)}
     model.bulk_load_items(list(base), np.array(list(base.values())))
     assert model.ann_ready.wait(60)
@@ -147,8 +147,8 @@ def test_readers_see_consistent_answers_while_the_graph_is_updated() -> None:
     assert passes[0] >= 2 and model.ann is not None
 
 
-def test_cosine_similarity_over_the_graph(loaded: tuple[ALSServingModel, np.ndarray]) -> None:
-    from serving.als.queries import unit_sum
+def test_cosine_similarity_over_the_graph(loaded: tuple[VectorServingModel, np.ndarray]) -> None:
+    from serving.vectors.queries import unit_sum
 
     model, matrix = loaded
     unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
@@ -163,12 +163,12 @@ def test_cosine_similarity_over_the_graph(loaded: tuple[ALSServingModel, np.ndar
     assert hits / 300 >= 0.9
 
 
-def test_a_saved_graph_serves_the_same_answers(loaded: tuple[ALSServingModel, np.ndarray], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from serving.als.ann import HNSWIndex
+def test_a_saved_graph_serves_the_same_answers(loaded: tuple[VectorServingModel, np.ndarray], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from serving.vectors.ann import HNSWIndex
 
     model, matrix = loaded
     model.ann.save(str(tmp_path / "graph"))  # type: ignore[union-attr]
-    copy = ALSServingModel(8, True, approximate_index="hnsw", hnsw_ef_search=64)
+    copy = VectorServingModel(8, True, approximate_index="hnsw", hnsw_ef_search=64)
     copy.bulk_load_items([f"i{i}" for i in range(ITEMS)], matrix)
     copy.install_ann(HNSWIndex.load(str(tmp_path / "graph"), 64))
     assert copy.ann is not None and copy.ann.size == ITEMS

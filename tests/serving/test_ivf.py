@@ -7,14 +7,14 @@ import pytest
 
 from oryxpy.config import load_config
 from oryxpy.errors import ConfigError
-from serving.als.ivf import IVFIndex, default_lists
-from serving.als.model import ALSServingModel
-from serving.als.queries import select_top, top_n
+from serving.vectors.ivf import IVFIndex, default_lists
+from serving.vectors.model import VectorServingModel
+from serving.vectors.queries import select_top, top_n
 
 
-def _model(n: int = 6000, features: int = 12, probes: int = 0, seed: int = 1) -> tuple[ALSServingModel, np.ndarray]:
+def _model(n: int = 6000, features: int = 12, probes: int = 0, seed: int = 1) -> tuple[VectorServingModel, np.ndarray]:
     items = np.random.default_rng(seed).standard_normal((n, features)).astype(np.float32)
-    model = ALSServingModel(features, True, 1.0, lsh_seed=3, approximate_index="ivf", ivf_probes=probes,
+    model = VectorServingModel(features, True, 1.0, lsh_seed=3, approximate_index="ivf", ivf_probes=probes,
                             ivf_min_items=1000)
     model.bulk_load_items([f"i{i}" for i in range(n)], items)
     return model, items
@@ -54,7 +54,7 @@ def test_ivf_store_holds_every_item_once_and_probes_score_order() -> None:
 
 def test_ivf_keeps_most_of_the_exact_top_10_and_all_lists_is_exact() -> None:
     model, items = _model()
-    exact = ALSServingModel(12, True, 1.0)
+    exact = VectorServingModel(12, True, 1.0)
     exact.bulk_load_items([f"i{i}" for i in range(len(items))], items)
     rng = np.random.default_rng(2)
     recalls = []
@@ -86,7 +86,7 @@ def test_ivf_assigns_new_vectors_and_retrains_after_drift() -> None:
 
 
 def test_small_models_stay_exact_until_enough_items() -> None:
-    model = ALSServingModel(4, True, 1.0, approximate_index="ivf", ivf_min_items=100)
+    model = VectorServingModel(4, True, 1.0, approximate_index="ivf", ivf_min_items=100)
     model.bulk_load_items(["a", "b"], np.eye(4, dtype=np.float32)[:2])
     assert model.ivf is None and model.Y.buckets == 1
     assert [i for i, _ in top_n(model, np.array([0.0, 1.0, 0, 0]), 2)] == ["b", "a"]

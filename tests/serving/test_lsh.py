@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from oryxpy.lsh import LocalitySensitiveHash, hash_parameters
-from serving.als.model import ALSServingModel
-from serving.als.queries import top_n
+from serving.vectors.model import VectorServingModel
+from serving.vectors.queries import top_n
 
 
 @pytest.mark.parametrize(("rate", "cores", "expected"), [
@@ -55,7 +55,7 @@ def test_candidates_are_main_bucket_then_one_bit_flips_in_order() -> None:
 def test_sample_rate_below_one_keeps_most_of_the_exact_top_10() -> None:
     rng = np.random.default_rng(42)
     items = rng.standard_normal((6000, 20)).astype(np.float32)
-    exact, approx = ALSServingModel(20, True, 1.0), ALSServingModel(20, True, 0.5, lsh_seed=7)
+    exact, approx = VectorServingModel(20, True, 1.0), VectorServingModel(20, True, 0.5, lsh_seed=7)
     approx.lsh = LocalitySensitiveHash(0.5, 20, num_cores=2, seed=7)  # machine independent: 3 hashes, 1 bit
     approx.Y = approx.Y.__class__(20, approx.lsh.num_buckets, approx.lsh.indices_for)
     ids = [f"i{i}" for i in range(len(items))]

@@ -11,9 +11,9 @@ from oryxpy.lsh import LocalitySensitiveHash
 from oryxpy.messages import ModelMessage, VectorUpdate
 from oryxpy.pmml import ALSModelInfo, als_model_to_pmml
 from serving.als.manager import ALSServingModelManager
-from serving.als.model import ALSServingModel
-from serving.als.queries import top_n
-from serving.als.vectors import VectorStore
+from serving.vectors.model import VectorServingModel
+from serving.vectors.queries import top_n
+from serving.vectors.vectors import VectorStore
 
 
 def model_message(users: list[str], items: list[str], features: int = 2) -> ModelMessage:
@@ -89,7 +89,7 @@ def test_new_model_keeps_listed_and_recent_ids(embedded_config: Config) -> None:
 
 
 def test_deleted_pairs_leave_known_items_at_the_next_model() -> None:
-    model = ALSServingModel(2, True)
+    model = VectorServingModel(2, True)
     model.on_new_model_ids(["u"], ["a", "b", "c"], True)
     model.bulk_load_items(["a", "b", "c"], np.eye(3, 2, dtype=np.float32))
     model.bulk_load_users(["u"], np.ones((1, 2), np.float32), [("a", "b")])
@@ -123,7 +123,7 @@ def test_model_ref_with_parquet_vectors(embedded_config: Config, tmp_path) -> No
 
 
 def test_readers_never_see_torn_state() -> None:
-    model = ALSServingModel(4, True, 0.3, lsh_seed=5)
+    model = VectorServingModel(4, True, 0.3, lsh_seed=5)
     rng = np.random.default_rng(0)
     base = {f"i{i}": rng.standard_normal(4).astype(np.float32) for i in range(300)}
     for item, v in base.items():
@@ -154,7 +154,7 @@ def test_readers_never_see_torn_state() -> None:
 
 
 def test_waiting_scans_are_batched_into_one_product() -> None:
-    from serving.als.batch import ScanBatcher
+    from serving.vectors.batch import ScanBatcher
 
     batcher = ScanBatcher(leaders=1)
     rng = np.random.default_rng(3)
@@ -185,7 +185,7 @@ def test_concurrent_exact_queries_match_sequential_ones() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     rng = np.random.default_rng(4)
-    model = ALSServingModel(16, True, 1.0)
+    model = VectorServingModel(16, True, 1.0)
     model.bulk_load_items([f"i{i}" for i in range(20000)], rng.standard_normal((20000, 16)).astype(np.float32))
     targets = rng.standard_normal((64, 16))
     expected = [top_n(model, t, 5, ("i1", "i2")) for t in targets]
@@ -197,7 +197,7 @@ def test_concurrent_exact_queries_match_sequential_ones() -> None:
 def test_batcher_under_stress_gives_every_caller_its_own_product() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from serving.als.batch import ScanBatcher
+    from serving.vectors.batch import ScanBatcher
 
     batcher = ScanBatcher(leaders=2)
     rng = np.random.default_rng(5)

@@ -14,11 +14,11 @@ from oryxpy.errors import InvalidInput
 from oryxpy.modelfiles import open_model_ref, write_vectors
 from oryxpy.pmml import ALSModelInfo, als_model_to_pmml, join_ids, split_ids
 from oryxpy.storage import LocalStorage
-from serving.als.ids import IdTable, last_occurrences
-from serving.als.known import from_lists
-from serving.als.model import ALSServingModel
-from serving.als.queries import top_n
-from serving.als.vectors import VectorStore
+from serving.vectors.ids import IdTable, last_occurrences
+from serving.vectors.known import from_lists
+from serving.vectors.model import VectorServingModel
+from serving.vectors.queries import top_n
+from serving.vectors.vectors import VectorStore
 
 
 def test_id_table_finds_every_id_and_numbers_additions_after_the_base() -> None:
@@ -58,7 +58,7 @@ def test_known_lists_become_a_csr_without_repeats() -> None:
 
 
 def test_known_items_survive_renumbering_by_a_later_bulk_load() -> None:
-    model = ALSServingModel(2, True)
+    model = VectorServingModel(2, True)
     model.set_item_vector("a", np.array([1, 0], np.float32))
     model.set_user_vector("u", np.array([1, 1], np.float32))
     model.add_known_items("u", ["a", "ghost"])  # "ghost" has no vector: a number without one
@@ -72,7 +72,7 @@ def test_known_items_survive_renumbering_by_a_later_bulk_load() -> None:
 
 
 def test_bulk_loaded_rows_are_written_after_a_copy() -> None:
-    model = ALSServingModel(2, True)
+    model = VectorServingModel(2, True)
     matrix = np.array([[1, 0], [0, 1]], np.float32)
     matrix.setflags(write=False)  # as a view of Arrow memory is
     model.bulk_load_users(["u", "v"], matrix, None)
@@ -94,7 +94,7 @@ def test_model_memory_is_near_the_raw_vectors() -> None:
     item_ids = pa.array([f"I{i}" for i in range(items)])
     offsets = np.concatenate([[0], np.cumsum(rng.poisson(20, users))]).astype(np.int32)
     known = pa.ListArray.from_arrays(pa.array(offsets), item_ids.take(pa.array(rng.integers(0, items, offsets[-1]))))
-    model = ALSServingModel(features, True)
+    model = VectorServingModel(features, True)
     model.bulk_load_items(item_ids, y)
     model.bulk_load_users(pa.array([f"U{u}" for u in range(users)]), x, known)
     raw = x.nbytes + y.nbytes

@@ -19,11 +19,11 @@ from oryxpy.modelfiles import read_vector_table, write_vectors
 from oryxpy.pmml import ALSModelInfo, als_model_to_pmml
 from oryxpy.storage import LocalStorage
 from oryxpy.topics import open_producer
-from serving.als.ids import IdTable, distinct_ids
-from serving.als.known import from_lists, list_codes
 from serving.als.manager import ALSServingModelManager
-from serving.als.vectors import VectorStore
 from serving.update_consumer import UpdateConsumer
+from serving.vectors.ids import IdTable, distinct_ids
+from serving.vectors.known import from_lists, list_codes
+from serving.vectors.vectors import VectorStore
 
 FEATURES = 4
 

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from serving.als.vectors import VectorStore
+from serving.vectors.vectors import VectorStore
 
 CHUNK = 65536
 SAMPLE_PER_LIST = 64  # k-means trains on a sample of this many vectors per list

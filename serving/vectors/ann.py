@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from serving.als.vectors import VectorStore
+from serving.vectors.vectors import VectorStore
 
 DEFAULT_M = 32  # neighbours per node: more is better recall per visited node, larger graph
 EF_CONSTRUCTION = 40

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from oryxpy.messages import UP, UpParts, parse_vectors, split_up
-from serving.als.model import ALSServingModel
+from serving.vectors.model import VectorServingModel
 
 
-def repeated_updates(model: ALSServingModel, messages: Sequence[tuple[str | None, str]]) -> np.ndarray:
+def repeated_updates(model: VectorServingModel, messages: Sequence[tuple[str | None, str]]) -> np.ndarray:
     """Per message (key, value), whether it is an UP that repeats the model exactly: the same vector bit for bit and,
     for a user, every known item already known. Only a leading run of UPs of the compact shape is checked; after a
     message that is not a repeat, later messages for the same ID are not repeats either (it may change that ID)."""
@@ -51,7 +51,7 @@ def repeated_updates(model: ALSServingModel, messages: Sequence[tuple[str | None
     return repeat
 
 
-def _known_held(model: ALSServingModel, users: np.ndarray, known: list[list[str] | None]) -> np.ndarray:
+def _known_held(model: VectorServingModel, users: np.ndarray, known: list[list[str] | None]) -> np.ndarray:
     """Per user message, whether each of its known items is already known to that user."""
     lengths = np.fromiter((len(k) if k else 0 for k in known), dtype=np.int64, count=len(known))
     if not lengths.any():

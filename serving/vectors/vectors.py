@@ -1,5 +1,5 @@
 """Vectors of one side of the model (users X or items Y) in contiguous float32 blocks, one per LSH bucket or IVF list,
-with a compact ID table (``serving.als.ids``): each ID has a number, each block row holds the number of its ID, and one
+with a compact ID table (``serving.vectors.ids``): each ID has a number, each block row holds the number of its ID, and one
 int array maps ID numbers to ``pos * buckets + bucket`` (-1: the ID is known but has no vector, e.g. a known item)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from oryxpy.als.solver import gram
-from serving.als.ids import IdTable, distinct_ids
+from serving.vectors.ids import IdTable, distinct_ids
 
 GROWTH = 1.5  # capacity grows geometrically (amortized O(1) appends) but wastes at most a third
 MIN_CAPACITY = 16

@@ -11,8 +11,8 @@ import numpy as np
 from oryxpy.als import compute_updated_xu
 from oryxpy.errors import ModelNotReady
 from serving import rescorer as rescoring
-from serving.als.model import ALSServingModel
-from serving.als.vectors import Block
+from serving.vectors.model import VectorServingModel
+from serving.vectors.vectors import Block
 
 SAMPLE_STRIDE = 64  # one score in this many is sampled to bound the top-N threshold from below
 MARGIN = 10  # graph candidates asked beyond howMany and the excluded items
@@ -51,7 +51,7 @@ def select_top(scores: np.ndarray, how_many: int, excluded: np.ndarray | None = 
     return candidates[order]
 
 
-def _scan(model: ALSServingModel, parts: list[tuple[int, Block]], starts: np.ndarray, target: np.ndarray,
+def _scan(model: VectorServingModel, parts: list[tuple[int, Block]], starts: np.ndarray, target: np.ndarray,
           cosine: bool) -> np.ndarray:
     """float32 scores of every vector of the candidate blocks, concatenated; one block (exact search) is scanned
     through the model's batcher, so concurrent requests share one pass over the item matrix."""
@@ -70,7 +70,7 @@ def _scan(model: ALSServingModel, parts: list[tuple[int, Block]], starts: np.nda
         return scores
 
 
-def _excluded_rows(model: ALSServingModel, parts: list[tuple[int, Block]], starts: np.ndarray,
+def _excluded_rows(model: VectorServingModel, parts: list[tuple[int, Block]], starts: np.ndarray,
                    exclude: Collection[str]) -> np.ndarray:
     """Positions in the concatenated scores of the excluded items that lie in the scanned blocks."""
     if not exclude:
@@ -86,7 +86,7 @@ def _excluded_rows(model: ALSServingModel, parts: list[tuple[int, Block]], start
 
 
 def top_n(
-    model: ALSServingModel,
+    model: VectorServingModel,
     target: np.ndarray,
     how_many: int,
     exclude: Collection[str] = (),
@@ -119,7 +119,7 @@ def _report(vector: np.ndarray, target64: np.ndarray, cosine: bool) -> float:
     return value
 
 
-def _approximate(model: ALSServingModel, target64: np.ndarray, target32: np.ndarray, how_many: int,
+def _approximate(model: VectorServingModel, target64: np.ndarray, target32: np.ndarray, how_many: int,
                  exclude: Collection[str], rescorer: Any, cosine: bool) -> list[tuple[str, float]] | None:
     """Top-N among the HNSW graph's candidates plus the pending items, ranked exactly with the current vectors; the
     graph is asked for more candidates while fewer than ``how_many`` pass the exclusions and the rescorer. None when
@@ -150,7 +150,7 @@ def _approximate(model: ALSServingModel, target64: np.ndarray, target32: np.ndar
     return [(str(id_array[c]), _report(block.matrix[rows[c]], target64, cosine)) for c in chosen.tolist()]
 
 
-def _scan_top(model: ALSServingModel, target64: np.ndarray, target32: np.ndarray, how_many: int,
+def _scan_top(model: VectorServingModel, target64: np.ndarray, target32: np.ndarray, how_many: int,
               exclude: Collection[str], rescorer: Any, cosine: bool) -> list[tuple[str, float]]:
     """Top-N by scanning the candidate buckets (every item when exact). Under the model's read lock."""
     store = model.Y
@@ -196,7 +196,7 @@ def unit_sum(vectors: Sequence[np.ndarray]) -> np.ndarray:
     return direction
 
 
-def fold_in(model: ALSServingModel, pairs: Sequence[tuple[str, float]], xu: np.ndarray | None) -> np.ndarray | None:
+def fold_in(model: VectorServingModel, pairs: Sequence[tuple[str, float]], xu: np.ndarray | None) -> np.ndarray | None:
     """Oryx's buildTemporaryUserVector: fold each (item, value) into ``xu`` in order with the Y'Y solver; unknown items
     and no-op values are skipped. None only when ``xu`` is None and nothing changed."""
     solver = model.yty_solver(blocking=True)

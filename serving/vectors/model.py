@@ -1,0 +1,397 @@
+"""VectorServingModel: user (X) and item (Y) vectors, known items, expected IDs and the Y'Y solver, safe for concurrent reads."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from oryxpy.als import Solver, SolverCache
+from oryxpy.lsh import LocalitySensitiveHash
+from serving.vectors import ivf
+from serving.vectors.ann import HNSWIndex
+from serving.vectors.batch import ScanBatcher
+from serving.vectors.known import KnownItems, from_lists, list_codes
+from serving.vectors.rwlock import RWLock
+from serving.vectors.vectors import IdList, VectorStore, renumbering
+
+
+def _gram_factor(store: VectorStore) -> np.ndarray | None:
+    """A k x k matrix R with R'R = V'V, so SolverCache's gram(R) is V'V without copying V to float64."""
+    g = store.gram()
+    if g is None:
+        return None
+    w, v = np.linalg.eigh(g)
+    factor: np.ndarray = np.sqrt(np.clip(w, 0.0, None))[:, None] * v.T
+    return factor
+
+
+class VectorServingModel:
+    """The in-memory model. Writers (the update consumer) take the write lock per change; readers take the read lock.
+
+    Items live in one block per LSH bucket (one block when every bucket is scanned, i.e. sample rate 1.0), or with
+    ``approximate_index="ivf"`` one block per IVF list once at least ``ivf_min_items`` items are loaded (LSH unused).
+    With ``approximate_index="hnsw"`` items stay in one block and a faiss HNSW graph (``serving.vectors.ann``), built in
+    a background thread after a bulk load, proposes candidates; queries scan exactly until it is ready.
+    IDs live in compact tables (``serving.vectors.ids``) and known items as their numbers (``serving.vectors.known``: an int32
+    CSR from the MODEL-REF plus an overlay of UP additions). They grow with UP messages until the next MODEL, which
+    replaces them with the model's own (loaded from its X/ vectors or its UP messages) plus the pairs that arrived
+    since the MODEL before it (``known.added``): so a pair deleted upstream leaves the known items and can be
+    recommended again.
+    """
+
+    def __init__(self, features: int, implicit: bool, sample_rate: float = 1.0, lsh_seed: int | None = None,
+                 approximate_index: str = "none", ivf_probes: int = 0, ivf_lists: int = 0,
+                 ivf_min_items: int = 4096, hnsw_m: int = 0, hnsw_ef_search: int = 128):
+        self.features = features
+        self.implicit = implicit
+        self.lsh = LocalitySensitiveHash(sample_rate, features, seed=lsh_seed)
+        self.use_ivf = approximate_index == "ivf"
+        self.ivf: ivf.IVFIndex | None = None
+        self.ivf_probes, self.ivf_lists, self.ivf_min_items = ivf_probes, ivf_lists, ivf_min_items
+        self._ivf_seed = lsh_seed
+        self._ivf_trained_on = 0
+        self._ivf_changes = 0  # item vectors set since the index was trained
+        self.use_hnsw = approximate_index == "hnsw"
+        self.ann: HNSWIndex | None = None
+        self.hnsw_m, self.hnsw_ef_search = hnsw_m, hnsw_ef_search
+        self._ann_journal: list[str] | None = None  # items changed while a graph is built aside
+        self._ann_generation = 0
+        self.ann_ready = threading.Event()  # set when the graph of the current items is installed
+        buckets = 1 if self.lsh.scans_all or self.use_ivf or self.use_hnsw else self.lsh.num_buckets
+        self.X = VectorStore(features)
+        self.Y = VectorStore(features, buckets, self.lsh.indices_for)
+        self.known = KnownItems()
+        self.expected_users: set[str] = set()
+        self.expected_items: set[str] = set()
+        self._to_expect: tuple[Collection[str], Collection[str]] | None = None  # a MODEL-REF's IDs, while it loads
+        self.lock = RWLock()
+        self.version = 0  # bumped by every change; keys the caches below
+        self._counts_cache: dict[str, tuple[int, Counter[str]]] = {}
+        self.yty = SolverCache(self._yty_factor, "Y'Y")
+        self.batcher = ScanBatcher()
+
+    # ---- writes (called by the manager from the update consumer thread) ----
+
+    def set_user_vector(self, user: str, vector: np.ndarray) -> None:
+        loc = self.X.locate(user)
+        vector = np.asarray(vector, dtype=np.float32)
+        if loc is not None and vector.shape == (self.features,):
+            block = self.X.blocks[loc[0]]
+            if block.matrix[loc[1]].tobytes() != vector.tobytes():
+                # in place without the lock: a row copy is atomic under the GIL (readers copy rows, never scan X),
+                # so a stream of user UPs does not wait for every in-flight query
+                block.write(loc[1], vector)
+                self.version += 1
+            return
+        with self.lock.write():
+            self.X.set(user, vector)
+            if user in self.expected_users:
+                self.expected_users.discard(user)
+                if not self.expected_users:
+                    self.expected_users = set()  # free the table of a large emptied set
+            self.version += 1
+
+    def set_item_vector(self, item: str, vector: np.ndarray) -> None:
+        if self.Y.holds(item, vector):
+            return  # an UP repeating what is loaded (a MODEL-REF's replay): nothing to do (only this thread writes)
+        with self.lock.write():
+            self.Y.set(item, vector)
+            if self.ann is not None:
+                self.ann.changed(item)
+            if self._ann_journal is not None:
+                self._ann_journal.append(item)
+            if item in self.expected_items:
+                self.expected_items.discard(item)
+                if not self.expected_items:
+                    self.expected_items = set()
+            self.version += 1
+        self.yty.set_dirty()
+        if self.use_hnsw:
+            self._maintain_ann()
+        elif self.use_ivf:
+            self._ivf_changes += 1
+            if len(self.Y) >= self.ivf_min_items and self._ivf_changes >= max(self._ivf_trained_on, self.ivf_min_items):
+                self.rebuild_ivf()
+
+    def rebuild_ivf(self) -> None:
+        """Retrain the IVF centroids on the current item vectors and rebuild the item store aside, then swap it in.
+        Called from the consumer thread (the only writer), so reading Y unlocked is safe."""
+        store, index = ivf.rebuild(self.Y, self.ivf_lists, self.ivf_probes, self._ivf_seed)
+        with self.lock.write():
+            self.Y, self.ivf = store, index
+            self._ivf_trained_on, self._ivf_changes = len(store), 0
+            self.version += 1
+
+    def add_known_items(self, user: str, items: Iterable[str]) -> None:
+        items = list(items)
+        user_num = self.X.num_of(user)  # only this thread writes: read unlocked
+        if user_num >= 0:
+            row = self.known.row(user_num)
+            if row and self.Y.table.holds_all(row, items):
+                return  # an UP repeating known pairs (a MODEL-REF's replay): string compares, no lookups
+        item_nums = [self.Y.num_of(i) for i in items]
+        if user_num >= 0 and min(item_nums, default=0) >= 0:
+            if self.known.has_all(user_num, item_nums):
+                return  # an UP repeating known pairs (a MODEL-REF's replay)
+            # replacing or adding one overlay entry is atomic under the GIL: readers need not wait
+            if self.known.add(user_num, item_nums):
+                self.version += 1
+            return
+        with self.lock.write():  # new IDs grow the tables
+            user_num = self.X.add_id(user)
+            self.known.add(user_num, [self.Y.add_id(i) for i in items])
+            self.version += 1
+
+    def known_added(self) -> dict[str, tuple[str, ...]]:
+        """The pairs added since the last MODEL, by user (for tests and diagnostics)."""
+        with self.lock.read():
+            return {self.X.table.id_of(u): tuple(self.Y.table.ids_of(r)) for u, r in self.known.added.items()}
+
+    def on_new_model_ids(self, users: Collection[str], items: Collection[str], implicit: bool,
+                         vectors_follow: bool = False) -> None:
+        """A new MODEL: keep users and items that it lists or that arrived since the last MODEL and expect the rest; known
+        items restart from the pairs added since the last MODEL (the model's own are loaded next). ``vectors_follow``:
+        bulk loads follow, then :meth:`expect_missing` (the model counts as 0 % loaded meanwhile)."""
+        with self.lock.write():
+            self.implicit = implicit
+            if self.X.count or self.Y.count or self.known.added:
+                self._retain(users, items)
+            else:  # a fresh model: nothing to keep or drop
+                self.known = KnownItems()
+            self._forget_removed_items()
+            if vectors_follow:
+                self._to_expect = (users, items)
+                self.expected_users, self.expected_items = set(), set()
+            else:
+                self._to_expect = None
+                self.expected_users, self.expected_items = self.X.absent(users), self.Y.absent(items)
+            self.version += 1
+        self.yty.set_dirty()
+        if self.use_hnsw and self._ann_journal is not None and self.Y.blocks[0].n:
+            self.rebuild_ann()  # the graph being built may hold dropped items: start over
+
+    def _retain(self, users: Collection[str], items: Collection[str]) -> None:
+        """Under the write lock: drop what the new MODEL neither lists nor recently arrived; keep the pairs added since
+        the last MODEL among what stays (they become the overlay of the next known items)."""
+        user_set = users if isinstance(users, set | frozenset) else set(users)
+        item_set = items if isinstance(items, set | frozenset) else set(items)
+        x_recent, y_recent = self.X.recent, self.Y.recent
+        kept: dict[str, list[str]] = {}
+        for user_num, nums in self.known.added.items():
+            user = self.X.table.id_of(user_num)
+            if user in user_set or user in x_recent:
+                kept[user] = [i for i in self.Y.table.ids_of(nums) if i in item_set or i in y_recent]
+        self.X = self.X.retain_recent_and(user_set)
+        self.Y = self.Y.retain_recent_and(item_set)
+        known = KnownItems()
+        for user, row in kept.items():
+            if row:
+                known.add(self.X.add_id(user), [self.Y.add_id(i) for i in row])
+        known.added = {}
+        self.known = known
+
+    def expect_missing(self) -> None:
+        """After the bulk loads of a MODEL-REF: expect the model's IDs that still have no vector."""
+        pending = self._to_expect
+        if pending is not None:
+            users, items = self.X.absent(pending[0]), self.Y.absent(pending[1])
+            with self.lock.write():
+                self.expected_users, self.expected_items, self._to_expect = users, items, None
+                self.version += 1
+
+    def bulk_load_items(self, ids: IdList, matrix: np.ndarray) -> None:
+        """Load many item vectors at once (MODEL-REF); the store is rebuilt aside, then swapped in."""
+        # only the consumer thread writes, so reading Y unlocked is safe; with IVF the lists are retrained
+        store = self.Y.merged_with(ids, matrix, flat=self.use_ivf)
+        index = None
+        if self.use_ivf and len(store) >= self.ivf_min_items:
+            store, index = ivf.rebuild(store, self.ivf_lists, self.ivf_probes, self._ivf_seed)
+        known = self.known.renumbered(None, renumbering(self.Y, store, self.known.referenced_items()))
+        with self.lock.write():
+            self.Y, self.known = store, known
+            if self.use_hnsw:
+                self.ann = None  # exact search until the new graph is built
+                self.ann_ready.clear()
+            if self.use_ivf:
+                self.ivf, self._ivf_trained_on, self._ivf_changes = index, len(store), 0
+            if self.expected_items:
+                self.expected_items = self.Y.absent(self.expected_items)
+            self.version += 1
+        self.yty.set_dirty()
+        if self.use_hnsw:
+            self.rebuild_ann()
+
+    # ---- the HNSW graph (hnsw mode); called from the consumer thread, the only writer ----
+
+    def rebuild_ann(self, background: bool = True) -> None:
+        """Build a graph over a copy of the current items aside; items changed meanwhile are journaled and become
+        pending when it is installed. A newer rebuild supersedes one in progress."""
+        block = self.Y.blocks[0]
+        ids, matrix = np.array(self.Y.block_ids(block), dtype=object), block.matrix[: block.n].copy()
+        with self.lock.write():
+            self._ann_generation += 1
+            generation = self._ann_generation
+            self._ann_journal = []
+
+        def build() -> None:
+            index = HNSWIndex.build(ids, matrix, self.hnsw_m, self.hnsw_ef_search)
+            with self.lock.write():
+                if generation != self._ann_generation:
+                    return
+                for item in dict.fromkeys(self._ann_journal or ()):
+                    index.changed(item) if item in self.Y else index.removed(item)
+                self.ann, self._ann_journal = index, None
+                self.version += 1
+            self.ann_ready.set()
+
+        if background:
+            threading.Thread(target=build, name="hnsw-build", daemon=True).start()
+        else:
+            build()
+
+    def install_ann(self, index: HNSWIndex) -> None:
+        """Serve from a graph built elsewhere over exactly the current items (a saved one); cancels a build."""
+        with self.lock.write():
+            self._ann_generation += 1
+            self.ann, self._ann_journal = index, None
+            self.version += 1
+        self.ann_ready.set()
+
+    def _maintain_ann(self) -> None:
+        ann = self.ann
+        if ann is None:
+            if self._ann_journal is None and len(self.Y) >= 1:
+                self.rebuild_ann()  # the first items arrived by UP messages
+            return
+        if ann.needs_rebuild() and self._ann_journal is None:
+            self.rebuild_ann()
+        elif ann.needs_flush():
+            left = 1
+            while left:
+                with self.lock.write():
+                    left = ann.flush(self.Y)
+
+    def _forget_removed_items(self) -> None:
+        """Under the write lock, after items were dropped: they leave the graph (a graph being built is restarted)."""
+        if not self.use_hnsw:
+            return
+        gone: list[str] = []
+        if self.ann is not None and (self.ann.size + len(self.ann.pending)) != len(self.Y):
+            gone = [i for i in itertools.chain(self.ann.labels, self.ann.pending) if i not in self.Y]
+            for item in gone:
+                self.ann.removed(item)
+
+    def bulk_load_users(self, ids: IdList, matrix: np.ndarray,
+                        known: pa.ListArray | pa.ChunkedArray | Sequence[Sequence[str]] | None) -> None:
+        """Load many user vectors and their known items (row r: the items of ``ids[r]``) at once (MODEL-REF); a user's
+        items already known and not in its row follow it. Item IDs without vectors get numbers without vectors."""
+        store = self.X.merged_with(ids, matrix)
+        old = self.known.renumbered(renumbering(self.X, store, self.known.referenced_users()), None)
+        new = KnownItems()
+        if known is not None and len(known):
+            lengths, codes = list_codes(known, self.Y.numbers_adding)  # items without vectors get numbers too
+            new = from_lists(lengths, codes, store.table.find_many(ids), len(store.table))
+        for user in set(old.extra) | set(np.flatnonzero(np.diff(old.indptr) > 0).tolist()):
+            new.add(user, old.row(user))  # old pairs the new rows lack follow them
+        new.added = old.added
+        with self.lock.write():
+            self.X, self.known = store, new
+            if self.expected_users:
+                self.expected_users = self.X.absent(self.expected_users)
+            self.version += 1
+
+    # ---- reads ----
+
+    def candidate_buckets(self, target: np.ndarray) -> Iterable[int]:
+        """Item blocks a top-N query for ``target`` scans (under the read lock): all, the LSH candidates or IVF lists."""
+        if self.Y.buckets == 1:
+            return [0]
+        if self.use_ivf and self.ivf is not None:
+            return self.ivf.probe(target)
+        return self.lsh.candidate_indices(target)
+
+    def fraction_loaded(self) -> float:
+        """(|X| + |Y|) / (|X| + |Y| + expected users + expected items), or 1.0 if nothing is expected."""
+        with self.lock.read():
+            if self._to_expect is not None and (self._to_expect[0] or self._to_expect[1]):
+                return 0.0  # a MODEL-REF is loading
+            loaded = len(self.X) + len(self.Y)
+            expected = len(self.expected_users) + len(self.expected_items)
+        return 1.0 if loaded + expected == 0 else loaded / (loaded + expected)
+
+    def user_vector(self, user: str) -> np.ndarray | None:
+        with self.lock.read():
+            return self.X.get(user)
+
+    def item_vector(self, item: str) -> np.ndarray | None:
+        with self.lock.read():
+            return self.Y.get(item)
+
+    def item_vectors(self, items: Iterable[str]) -> list[np.ndarray | None]:
+        with self.lock.read():
+            return [self.Y.get(i) for i in items]
+
+    def known_items(self, user: str) -> tuple[str, ...]:
+        with self.lock.read():
+            user_num = self.X.num_of(user)
+            return tuple(self.Y.table.ids_of(self.known.row(user_num))) if user_num >= 0 else ()
+
+    def known_item_vectors(self, user: str) -> list[tuple[str, np.ndarray]]:
+        """(item, vector) for the user's known items that have vectors."""
+        with self.lock.read():
+            user_num = self.X.num_of(user)
+            nums = self.known.row(user_num) if user_num >= 0 else []
+            pairs = []
+            for num, item in zip(nums, self.Y.table.ids_of(nums), strict=True):
+                loc = self.Y.locate_num(num)
+                if loc is not None:
+                    pairs.append((item, self.Y.blocks[loc[0]].matrix[loc[1]].copy()))
+        return pairs
+
+    def user_ids(self) -> list[str]:
+        with self.lock.read():
+            return self.X.ids()
+
+    def item_ids(self) -> list[str]:
+        with self.lock.read():
+            return self.Y.ids()
+
+    def user_counts(self) -> Counter[str]:
+        """User -> number of known items."""
+        return self._counts("users", lambda: self.X.counter(self.known.counts_per_user(len(self.X.table))))
+
+    def item_counts(self) -> Counter[str]:
+        """Item -> number of users that know it."""
+        return self._counts("items", lambda: self.Y.counter(self.known.counts_per_item(len(self.Y.table))))
+
+    def _counts(self, name: str, compute: Callable[[], Counter[str]]) -> Counter[str]:
+        with self.lock.read():
+            cached = self._counts_cache.get(name)
+            if cached is not None and cached[0] == self.version:
+                return cached[1]
+            version, counts = self.version, compute()
+        self._counts_cache[name] = (version, counts)
+        return counts
+
+    def yty_solver(self, blocking: bool = True) -> Solver | None:
+        """The latest Y'Y solver (blocking waits for the first); None when Y is empty or singular."""
+        return self.yty.get(blocking)
+
+    def _yty_factor(self) -> np.ndarray | None:
+        with self.lock.read():
+            return _gram_factor(self.Y)
+
+    def nbytes(self) -> int:
+        """Bytes of the model: vector blocks, norms, ID tables and known items (the HNSW graph excluded)."""
+        return self.X.nbytes() + self.Y.nbytes() + self.known.nbytes()
+
+    def __repr__(self) -> str:
+        return (f"VectorServingModel[features:{self.features}, implicit:{self.implicit}, X:{len(self.X)} users, "
+                f"Y:{len(self.Y)} items, fraction loaded:{self.fraction_loaded():.3f}]")
+
+
