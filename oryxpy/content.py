@@ -1,4 +1,4 @@
-"""Item content on the input topic (``{"item": ID, "content": {...}}`` JSON objects), its hashed features and item tower.
+"""Item content on the input topic (``{"item": ID, "content": {...}}`` JSON objects) and its hashed features.
 
 Record form (one input-topic value; interaction records are CSV or JSON arrays, never JSON objects, so the ALS
 layers recognize and skip these with :func:`is_content_record`)::
@@ -8,25 +8,22 @@ layers recognize and skip these with :func:`is_content_record`)::
 ``content`` maps attribute names to a string (free text: split into lower-case words), a number or boolean
 (one categorical value) or a list of strings / numbers (categorical values, e.g. genres and tags). A later
 record for the same item replaces the earlier one. Every attribute becomes hashed tokens (:func:`tokens`),
-which the two-tower model's item tower (:class:`ItemTower`) turns into a vector.
+which a content model (the two-tower model's item tower, batch.deep.model_format.ItemTower) turns into a vector.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from oryxpy.errors import InvalidInput, StorageError
-from oryxpy.storage import Storage, join_uri
+from oryxpy.errors import InvalidInput
 
 MAX_ATTRIBUTES = 100
 MAX_VALUES = 1000
@@ -139,54 +136,3 @@ def hashed_features(contents: Iterable[ItemContent | None], buckets: int) -> sp.
         indptr.append(len(indices))
     return sp.csr_matrix((np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32),
                           np.asarray(indptr, dtype=np.int64)), shape=(len(indptr) - 1, buckets))
-
-
-@dataclass
-class ItemTower:
-    """The content part of the two-tower model: item y = relu(f W1 + b1) W2 (+ the item's ID embedding); user
-    x = mean(y of the user's items) P."""
-
-    w1: np.ndarray  # buckets x hidden
-    b1: np.ndarray  # hidden
-    w2: np.ndarray  # hidden x features
-    p: np.ndarray  # features x features
-
-    FILES = ("w1", "b1", "w2", "p")
-
-    @property
-    def buckets(self) -> int:
-        return int(self.w1.shape[0])
-
-    def content_vectors(self, features: sp.csr_matrix) -> np.ndarray:
-        """The content part of the item vectors of hashed feature rows."""
-        vectors: np.ndarray = (np.maximum(features @ self.w1 + self.b1, 0.0) @ self.w2).astype(np.float32)
-        return vectors
-
-    def user_vector(self, history: np.ndarray) -> np.ndarray:
-        """A user's vector from the vectors of the items in their history (zero for none)."""
-        if len(history) == 0:
-            return np.zeros(self.p.shape[1], dtype=np.float32)
-        vector: np.ndarray = (history.mean(axis=0) @ self.p).astype(np.float32)
-        return vector
-
-    def save(self, storage: Storage, dir_uri: str) -> None:
-        storage.makedirs(dir_uri)
-        for name in self.FILES:
-            buffer = io.BytesIO()
-            np.save(buffer, getattr(self, name).astype(np.float32), allow_pickle=False)
-            storage.write_bytes(join_uri(dir_uri, f"{name}.npy"), buffer.getvalue())
-
-    @classmethod
-    def load(cls, storage: Storage, dir_uri: str) -> ItemTower:
-        arrays: dict[str, Any] = {}
-        for name in cls.FILES:
-            uri = join_uri(dir_uri, f"{name}.npy")
-            try:
-                arrays[name] = np.load(io.BytesIO(storage.read_bytes(uri)), allow_pickle=False)
-            except (OSError, ValueError, StorageError) as exc:
-                raise InvalidInput(f"cannot read two-tower weights {uri}: {exc}") from None
-        tower = cls(**arrays)
-        if tower.w1.shape[1] != tower.w2.shape[0] or tower.b1.shape != (tower.w1.shape[1],) or \
-                tower.p.shape != (tower.w2.shape[1], tower.w2.shape[1]):
-            raise InvalidInput(f"two-tower weights under {dir_uri} have inconsistent shapes")
-        return tower

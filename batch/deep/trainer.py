@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from oryxpy.content import ItemTower
+from batch.deep.model_format import ItemTower
 from oryxpy.errors import ModelFitError
 
 log = logging.getLogger(__name__)

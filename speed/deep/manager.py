@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from batch.deep.model_format import KNOWN_ITEMS, MODEL_TYPE
+from batch.deep.model_format import KNOWN_ITEMS, MODEL_TYPE, ItemTower
 from oryxpy.config import Config
-from oryxpy.content import ItemContent, ItemTower, hashed_features, is_content_record, parse_content_record
+from oryxpy.content import ItemContent, hashed_features, is_content_record, parse_content_record
 from oryxpy.errors import InvalidInput
 from oryxpy.interfaces import ModelStatus, SpeedModelManager, load_status
 from oryxpy.messages import UP, ModelMessage, ModelRefMessage, UpdateMessage, VectorUpdate, up_value
