@@ -14,6 +14,7 @@ from oryxpy.records import Interaction, parse_interaction
 from oryxpy.storage import join_uri, storage_for
 from oryxpy.topics import TopicProducer
 from popular.model import PopularState, half_life_ms, known_updates
+from popular.settings import PopularSettings
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,10 @@ class PopularUpdate(BatchLayerUpdate):
     def __init__(self, config: Config):
         self.config = config
         self.half_life_ms = half_life_ms(config)
-        self.max_items = int(config["oryx.popular.max-items"])
-        self.keep_known = bool(config["oryx.popular.known-items"])
-        self.max_message_size = int(config["oryx.update-topic.message.max-size"])
+        popular = config.section(PopularSettings)
+        self.max_items = popular.max_items
+        self.keep_known = popular.known_items
+        self.max_message_size = config.settings.update_topic.message.max_size
 
     def build(self, timestamp_ms: int, new_data: pa.Table, past_data: pa.Table | None) -> PopularState:
         events, skipped = interactions([past_data, new_data])

@@ -24,6 +24,7 @@ from oryxpy.messages import UP, ModelMessage, ModelRefMessage, VectorUpdate, up_
 from oryxpy.records import Interaction
 from oryxpy.storage import storage_for
 from oryxpy.topics import KeyValue
+from popular.settings import PopularSettings
 
 MODEL_TYPE = "time-decayed-popular"
 HOUR_MS = 3_600_000
@@ -31,7 +32,7 @@ MAX_EXPONENT = 1000.0  # half-lives between an event and the model's time that a
 
 
 def half_life_ms(config: Config) -> float:
-    return float(config["oryx.popular.half-life-hours"]) * HOUR_MS
+    return config.section(PopularSettings).half_life_hours * HOUR_MS
 
 
 @dataclass

@@ -127,7 +127,7 @@ class PopularServingModelManager(ServingModelManager):
 
     def __init__(self, config: Config):
         self.config = config
-        self.min_fraction = float(config["oryx.serving.min-model-load-fraction"])
+        self.min_fraction = config.settings.serving.min_model_load_fraction
         self.rescorer_provider = load_provider(config)
         self.model: PopularServingModel | None = None
 

@@ -14,6 +14,7 @@ from oryxpy.messages import UpdateMessage, VectorUpdate
 from oryxpy.records import Interaction, parse_interaction
 from oryxpy.topics import KeyValue
 from popular.model import PopularState, apply_update, known_updates, model_text, parse_model
+from popular.settings import PopularSettings
 from speed.batch import rejecter
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,8 @@ class PopularSpeedModelManager(SpeedModelManager):
 
     def __init__(self, config: Config):
         self._config = config
-        self._keep_known = bool(config["oryx.popular.known-items"])
-        self._min_fraction = float(config["oryx.speed.min-model-load-fraction"])
+        self._keep_known = config.section(PopularSettings).known_items
+        self._min_fraction = config.settings.speed.min_model_load_fraction
         self.model: PopularState | None = None
         self._lock = threading.Lock()
 
