@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Literal, Protocol
 
 import pyarrow as pa
@@ -131,6 +131,11 @@ class ServingModelManager(ABC):
     def is_ready(self) -> bool:
         """Whether queries may be answered (the default: as soon as there is a model)."""
         return self.get_model() is not None
+
+    def repeated_updates(self, messages: Sequence[KeyValue]) -> Iterable[bool]:
+        """Per message of one poll of the update topic, whether it is an UP that the model already holds exactly, so
+        that the consumer may skip it (a MODEL-REF's replay); the default proves none, and each is consumed."""
+        return [False] * len(messages)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

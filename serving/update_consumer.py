@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
 
 from oryxpy.config import Config
 from oryxpy.errors import OryxError
@@ -18,13 +16,6 @@ from oryxpy.topics.base import Record
 log = logging.getLogger(__name__)
 
 LAG_INTERVAL_S = 1.0
-
-
-@runtime_checkable
-class RepeatFinder(Protocol):
-    """A manager that can tell, for a poll of messages at once, which UPs repeat its model exactly (to be skipped)."""
-
-    def repeated_updates(self, messages: Sequence[tuple[str | None, str]]) -> Sequence[bool]: ...
 
 
 class UpdateConsumer:
@@ -126,9 +117,9 @@ class UpdateConsumer:
                 next_lag = now + LAG_INTERVAL_S
 
     def _repeats(self, records: list[Record]) -> list[bool]:
-        """Per record, whether the manager proves it an UP that changes nothing (managers without the check: none)."""
-        if not records or not isinstance(self.manager, RepeatFinder):
-            return [False] * len(records)
+        """Per record, whether the manager proves it an UP that changes nothing (ServingModelManager.repeated_updates)."""
+        if not records:
+            return []
         try:
             return [bool(r) for r in self.manager.repeated_updates([(r.key, r.value) for r in records])]
         except Exception:  # the full path then handles (and reports) every message
