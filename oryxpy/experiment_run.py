@@ -9,13 +9,10 @@ with ``-<variant>``), publishing to its own update topic, with the keys of
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from oryxpy.config import Config
-from oryxpy.config.loader import read_conf_file
 from oryxpy.errors import ConfigError
 from oryxpy.identity import resolve_identity
-from serving.experiments.variants import KEY, variants_of
+from serving.experiments.variants import KEY, variant_overrides, variants_of
 
 UPDATE_TOPIC_KEY = "oryx.update-topic.message.topic"
 VARIANT_LAYERS = ("batch", "speed")
@@ -32,14 +29,9 @@ def variant_configs(config: Config) -> dict[str, Config]:
                           f"but the main batch and speed layers publish to {UPDATE_TOPIC_KEY} = "
                           f"{update_topic!r}; make them the same")
     base_id = resolve_identity(config).settings.id
-    conf_dir = config.settings.serving.experiment.variant_conf_dir
     out = {}
     for variant in variants[1:]:
-        overrides: dict[str, object] = {}
-        if conf_dir:
-            path = Path(conf_dir) / f"{variant.name}.toml"
-            if path.exists():
-                overrides.update(read_conf_file(path))
+        overrides = variant_overrides(config, variant)
         overrides.setdefault("oryx.batch.storage.data-dir", f"{config.data_dir.rstrip('/')}-{variant.name}")
         overrides.setdefault("oryx.batch.storage.model-dir", f"{config.model_dir.rstrip('/')}-{variant.name}")
         for port_key in ("oryx.batch.metrics-port", "oryx.speed.metrics-port"):

@@ -61,15 +61,19 @@ def variants_of(config: Config) -> list[Variant]:
     return parse_variants(config.settings.serving.experiment.variants)
 
 
-def variant_config(config: Config, variant: Variant, control: bool) -> Config:
-    """The config of a variant's serving model: ``config`` with, for a variant other than the control, the keys of
-    ``<oryx.serving.experiment.variant-conf-dir>/<name>.toml`` on top (the same file ``oryxpy run`` gives the
-    variant's batch and speed layers), so that each variant names its own ``oryx.serving.model-manager-class``."""
+def variant_overrides(config: Config, variant: Variant) -> dict[str, object]:
+    """The keys of ``<oryx.serving.experiment.variant-conf-dir>/<name>.toml`` for a variant (empty without that file),
+    which its batch, speed and serving layers all read on top of the main config."""
     conf_dir = config.settings.serving.experiment.variant_conf_dir
-    if control or not conf_dir:
-        return config
-    path = Path(conf_dir) / f"{variant.name}.toml"
-    return config.with_overrides(read_conf_file(path), f"variant {variant.name} ({path})") if path.exists() else config
+    path = Path(conf_dir) / f"{variant.name}.toml" if conf_dir else None
+    return read_conf_file(path) if path is not None and path.exists() else {}
+
+
+def variant_config(config: Config, variant: Variant, control: bool) -> Config:
+    """The config of a variant's serving model: ``config`` with, for a variant other than the control, its
+    :func:`variant_overrides` on top, so that each variant names its own ``oryx.serving.model-manager-class``."""
+    overrides = {} if control else variant_overrides(config, variant)
+    return config.with_overrides(overrides, f"variant {variant.name}") if overrides else config
 
 
 def unit_hash(salt: str, key: str) -> float:

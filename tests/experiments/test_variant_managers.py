@@ -10,16 +10,13 @@ from fastapi.testclient import TestClient
 
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError
-from oryxpy.messages import ModelMessage, decode
-from popular.batch import PopularUpdate
-from popular.model import known_updates
 from popular.serving import PopularServingModelManager
 from serving.als.manager import ALSServingModelManager
 from serving.experiments.app import create_experiment_app
 from serving.experiments.routing import VariantManager
 from serving.experiments.variants import assign, parse_variants
 from tests.conftest import embedded_config_at
-from tests.popular.test_popular import NOW, POPULAR, _table, ids
+from tests.popular.test_popular import NOW, POPULAR, ids, load_model
 from tests.serving import golden
 
 VARIANTS = "pop:OryxUpdate:50:s1, als:UpdAls:50"
@@ -53,10 +50,7 @@ def test_the_popular_model_is_the_control_arm_from_config_alone(tmp_path: Path) 
     popular, als = proxy.managers["pop"], proxy.managers["als"]
     assert isinstance(popular, PopularServingModelManager) and isinstance(als, ALSServingModelManager)
     lines = [f"{u},{i},{n + 1},{NOW}" for u in golden.USERS for n, i in enumerate(golden.ITEMS[:3])]
-    state = PopularUpdate(config).build(NOW, _table(lines), None)
-    popular.consume(ModelMessage(state.model_json()))
-    for key, value in known_updates(state, list(state.known)):
-        popular.consume(decode(key, value))
+    load_model(popular, config, lines)
     golden.load(als)
     seen = set()
     with TestClient(app) as client:

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from batch.runner import BatchRunner
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError, InvalidInput
+from oryxpy.interfaces import ServingModelManager
 from oryxpy.messages import UP, ModelMessage, ModelRefMessage, VectorUpdate, decode
 from oryxpy.storage import LocalStorage
 from popular.batch import PopularUpdate
@@ -52,14 +53,18 @@ def ids(response_text: str) -> list[str]:
     return [line.split(",")[0] for line in response_text.splitlines()]
 
 
-def served_manager(config: Config, lines: list[str], at_ms: int = NOW) -> PopularServingModelManager:
-    """A serving manager holding the model of ``lines`` (timestamped records) as of ``at_ms`` and every user's
-    known items."""
+def load_model(manager: ServingModelManager, config: Config, lines: list[str], at_ms: int = NOW) -> None:
+    """Feed ``manager`` the model of ``lines`` (timestamped records) as of ``at_ms`` and every user's known items."""
     state = PopularUpdate(config).build(at_ms, _table(lines), None)
-    manager = PopularServingModelManager(config)
     manager.consume(ModelMessage(state.model_json()))
     for key, value in known_updates(state, list(state.known)):
         manager.consume(decode(key, value))
+
+
+def served_manager(config: Config, lines: list[str], at_ms: int = NOW) -> PopularServingModelManager:
+    """A serving manager holding the model of ``lines`` as of ``at_ms`` and every user's known items."""
+    manager = PopularServingModelManager(config)
+    load_model(manager, config, lines, at_ms)
     assert manager.is_ready()
     return manager
 
