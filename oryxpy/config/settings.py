@@ -237,6 +237,7 @@ class ServingSection:
     application_resources: str = setting("oryx.serving.application-resources")
     min_model_load_fraction: float = setting("oryx.serving.min-model-load-fraction")
     blas_threads: int = setting("oryx.serving.blas-threads")
+    scan_threads: int = setting("oryx.serving.scan-threads")
     approximate_index: Literal["none", "ivf", "hnsw"] = setting("oryx.serving.approximate-index")
     experiment: ServingExperimentSection = subsection(ServingExperimentSection)
     dashboard: ServingDashboardSection = subsection(ServingDashboardSection)

@@ -61,7 +61,8 @@ class ALSServingModelManager(ServingModelManager):
                               "ivf_probes": int(config.settings.serving.ivf.probes),
                               "ivf_lists": int(config.settings.serving.ivf.lists),
                               "hnsw_m": int(config.settings.serving.hnsw.m),
-                              "hnsw_ef_search": int(config.settings.serving.hnsw.ef_search)}
+                              "hnsw_ef_search": int(config.settings.serving.hnsw.ef_search),
+                              "scan_threads": int(config.settings.serving.scan_threads)}
         self.model: VectorServingModel | None = None
         self._solvers_started = False
         self._last_log = 0.0

@@ -46,7 +46,7 @@ class VectorServingModel:
 
     def __init__(self, features: int, implicit: bool, sample_rate: float = 1.0, lsh_seed: int | None = None,
                  approximate_index: str = "none", ivf_probes: int = 0, ivf_lists: int = 0,
-                 ivf_min_items: int = 4096, hnsw_m: int = 0, hnsw_ef_search: int = 128):
+                 ivf_min_items: int = 4096, hnsw_m: int = 0, hnsw_ef_search: int = 128, scan_threads: int = 0):
         self.features = features
         self.implicit = implicit
         self.lsh = LocalitySensitiveHash(sample_rate, features, seed=lsh_seed)
@@ -73,7 +73,7 @@ class VectorServingModel:
         self.version = 0  # bumped by every change; keys the caches below
         self._counts_cache: dict[str, tuple[int, Counter[str]]] = {}
         self.yty = SolverCache(self._yty_factor, "Y'Y")
-        self.batcher = ScanBatcher()
+        self.batcher = ScanBatcher(threads=scan_threads or None)
 
     # ---- writes (called by the manager from the update consumer thread) ----
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -35,13 +36,13 @@ def _candidates(scores: np.ndarray, need: int) -> np.ndarray:
 
 
 def select_top(scores: np.ndarray, how_many: int, excluded: np.ndarray | None = None) -> np.ndarray:
-    """Indices of the ``how_many`` highest scores, best first; NaN, -inf and the ``excluded`` indices never qualify."""
-    excluded = np.empty(0, dtype=np.int64) if excluded is None else excluded
+    """Indices of the ``how_many`` highest scores, best first; NaN, -inf and the ``excluded`` indices never qualify
+    (their scores are set to -inf in place: ``scores`` is the caller's own)."""
     if how_many <= 0:
         return np.empty(0, dtype=np.int64)
-    candidates = _candidates(scores, how_many + len(excluded))
-    if len(excluded):
-        candidates = candidates[~np.isin(candidates, excluded)]
+    if excluded is not None and len(excluded):
+        scores[excluded] = -np.inf
+    candidates = _candidates(scores, how_many)
     values = scores[candidates]
     if how_many < len(values):
         cut = len(values) - how_many
@@ -98,7 +99,8 @@ def top_n(
     scores are recomputed in double precision as Oryx reports them."""
     target64 = np.asarray(target, dtype=np.float64)
     target32 = target64.astype(np.float32)
-    with model.lock.read():
+    scans = model.ann is None and model.Y.buckets == 1  # one exact pass through the batcher: announce it
+    with model.batcher.query() if scans else nullcontext(), model.lock.read():
         results = _approximate(model, target64, target32, how_many, exclude, rescorer, cosine) if model.ann else None
         if results is None:
             results = _scan_top(model, target64, target32, how_many, exclude, rescorer, cosine)
@@ -160,13 +162,11 @@ def _scan_top(model: VectorServingModel, target64: np.ndarray, target32: np.ndar
     sizes = [block.n for _, block in parts]
     starts = np.concatenate([[0], np.cumsum(sizes)])
     scores = _scan(model, parts, starts, target32, cosine)
-    excluded: np.ndarray | None = _excluded_rows(model, parts, starts, exclude)
+    scores[_excluded_rows(model, parts, starts, exclude)] = -np.inf
     if rescorer is not None:
-        scores[excluded] = -np.inf
-        excluded = None
         ids = np.array([i for _, block in parts for i in store.block_ids(block)], dtype=object)
         scores = rescoring.apply(rescorer, ids, scores)
-    chosen = select_top(scores, how_many, excluded)
+    chosen = select_top(scores, how_many)
     part_of = np.searchsorted(starts, chosen, side="right") - 1
     results = []
     for index, p in zip(chosen.tolist(), part_of.tolist(), strict=True):

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 pytest.importorskip("pyspark", reason="the Spark engine needs pip install 'oryxpy[spark]'")
@@ -139,10 +140,31 @@ def run_both(spark: object, tmp_path: Path, lines: list[str], **overrides: objec
     return local, on_spark
 
 
+def column_layout(config: Config, side: str) -> dict[str, tuple[str, bool]]:
+    """(compression, dictionary-encoded) of each column of the only model's ``side`` files (the first row group)."""
+    uri = join_uri(only_model(config), side)
+    storage = storage_for(uri, config)
+    layout = {}
+    for part in (u for u in storage.list(uri) if u.endswith(".parquet")):
+        meta = pq.ParquetFile(pa.BufferReader(storage.read_bytes(part))).metadata
+        if meta.num_rows:
+            group = meta.row_group(0)
+            for c in range(group.num_columns):
+                column = group.column(c)
+                layout[column.path_in_schema] = (column.compression, column.dictionary_page_offset is not None)
+    return layout
+
+
 def test_parity_with_local_engine_on_planted_data(spark: object, tmp_path: Path) -> None:
     local, on_spark = run_both(spark, tmp_path, planted(users=400), **FAST)
     result = assert_parity(local, on_spark)
     assert result["local_auc"] > 0.8 and result["spark_auc"] > 0.8  # the planted groups are learnt
+    for config in (local, on_spark):  # both engines write the layout that loads fastest (oryxpy.modelfiles)
+        for side in ("X", "Y"):
+            layout = column_layout(config, side)
+            assert layout["vector.list.element"] == ("UNCOMPRESSED", False), (config.model_dir, side, layout)
+            assert not layout["id"][1]
+        assert column_layout(config, "X")["known.list.element"][1]  # dictionary-encoded item IDs
 
 
 @pytest.mark.slow  # about a minute of Spark on 2 cores

@@ -103,9 +103,11 @@ def test_config_keys_reach_the_model(tmp_path) -> None:  # type: ignore[no-untyp
     from serving.als.manager import ALSServingModelManager
 
     config = load_config(environ={}, sets=[f"oryx.embedded.state-dir={tmp_path}", "oryx.update-topic.broker=",
-                                           "oryx.serving.approximate-index=ivf", "oryx.serving.ivf.probes=7"])
+                                           "oryx.serving.approximate-index=ivf", "oryx.serving.ivf.probes=7",
+                                           "oryx.serving.scan-threads=3"])
     manager = ALSServingModelManager(config)
     assert manager.index_options == {"approximate_index": "ivf", "ivf_probes": 7, "ivf_lists": 0, "hnsw_m": 32,
-                                     "hnsw_ef_search": 128}
+                                     "hnsw_ef_search": 128, "scan_threads": 3}
+    assert VectorServingModel(4, True, **manager.index_options).batcher.threads == 3
     with pytest.raises(ConfigError):
         load_config(environ={}, sets=["oryx.serving.approximate-index=annoy"])["oryx.serving.approximate-index"]
