@@ -226,6 +226,7 @@ class ServingHnswSection:
     """Config section oryx.serving.hnsw."""
 
     ef_search: int = setting("oryx.serving.hnsw.ef-search")
+    ef_construction: int = setting("oryx.serving.hnsw.ef-construction")
     m: int = setting("oryx.serving.hnsw.m")
 
 

@@ -62,6 +62,7 @@ class ALSServingModelManager(ServingModelManager):
                               "ivf_lists": int(config.settings.serving.ivf.lists),
                               "hnsw_m": int(config.settings.serving.hnsw.m),
                               "hnsw_ef_search": int(config.settings.serving.hnsw.ef_search),
+                              "hnsw_ef_construction": int(config.settings.serving.hnsw.ef_construction),
                               "scan_threads": int(config.settings.serving.scan_threads)}
         self.model: VectorServingModel | None = None
         self._solvers_started = False

@@ -40,13 +40,13 @@ def _faiss() -> Any:
 class HNSWIndex:
     """Graph labels -> item IDs (``None``: tombstone), item ID -> live label, and the pending item IDs."""
 
-    def __init__(self, features: int, m: int = DEFAULT_M, ef_search: int = 128):
+    def __init__(self, features: int, m: int = DEFAULT_M, ef_search: int = 128, ef_construction: int = EF_CONSTRUCTION):
         faiss = _faiss()
         self.features = features
         self.graph = faiss.IndexHNSWFlat(features, m or DEFAULT_M, faiss.METRIC_INNER_PRODUCT)
         self.unit_graph = faiss.IndexHNSWFlat(features, m or DEFAULT_M, faiss.METRIC_INNER_PRODUCT)
         for graph in (self.graph, self.unit_graph):
-            graph.hnsw.efConstruction = EF_CONSTRUCTION
+            graph.hnsw.efConstruction = ef_construction or EF_CONSTRUCTION
             graph.hnsw.efSearch = ef_search
         self.label_ids = np.empty(0, dtype=object)
         self.labels: dict[str, int] = {}
@@ -54,9 +54,10 @@ class HNSWIndex:
         self.tombstones = 0
 
     @classmethod
-    def build(cls, ids: np.ndarray, matrix: np.ndarray, m: int, ef_search: int, threads: int = 0) -> HNSWIndex:
+    def build(cls, ids: np.ndarray, matrix: np.ndarray, m: int, ef_search: int, threads: int = 0,
+              ef_construction: int = EF_CONSTRUCTION) -> HNSWIndex:
         """A graph over ``matrix`` (rows labelled by ``ids``); runs outside any lock (the arrays are the caller's)."""
-        index = cls(matrix.shape[1], m, ef_search)
+        index = cls(matrix.shape[1], m, ef_search, ef_construction)
         faiss = _faiss()
         if threads:
             faiss.omp_set_num_threads(threads)

@@ -16,6 +16,7 @@ import numpy as np
 MAX_BATCH = 32
 GATHER_SHARE = 0.5  # a leader waits at most this share of the last product's time for the other callers' scans
 GATHER_MAX_S = 0.010
+GATHER_FROM_S = 0.004  # no waiting after shorter products: the callers' own work would cost more than it saves
 CHUNK_ROWS = 8192  # rows of a batch product computed at a time (8192 x 32 float32 = 1 MB, stays in cache)
 CHUNKS_PER_THREAD = 4  # a product is split over threads only when each gets at least this many chunks
 
@@ -56,7 +57,7 @@ class ScanBatcher:
 
     Scanning is memory-bound, so Y @ [q1..qC] costs about what Y @ q costs: under concurrent requests throughput
     grows with the batch. Before it starts, a leader waits briefly (at most ``GATHER_SHARE`` of the last product's
-    time, and ``GATHER_MAX_S``) until the queries announced with ``query()`` have queued their scans, and as many as
+    time, and ``GATHER_MAX_S``; not at all after products shorter than ``GATHER_FROM_S``) until the queries announced with ``query()`` have queued their scans, and as many as
     the last two batches held: without that, callers settle into groups that take turns on the matrix in small
     batches (measured on 2 cores, 1M x 50 items, 8 threads: batches of 2-6 and 130 queries/s; with it, batches of 8
     and 200/s). Callers hold the model's read lock, so every job in a batch sees the same matrix.
@@ -125,6 +126,8 @@ class ScanBatcher:
     def _gather(self, key: tuple[int, int]) -> None:
         """Waits (under the condition, for a bounded time) while fewer scans of ``key`` are queued than the announced
         queries and the larger of the last two batches."""
+        if self._last_product_s < GATHER_FROM_S:
+            return
         deadline = time.perf_counter() + min(GATHER_MAX_S, GATHER_SHARE * self._last_product_s)
         while True:
             queued = 1 + sum(1 for j in self._queue if j.key == key and not j.taken)  # the leader's own, and waiting

@@ -46,7 +46,8 @@ class VectorServingModel:
 
     def __init__(self, features: int, implicit: bool, sample_rate: float = 1.0, lsh_seed: int | None = None,
                  approximate_index: str = "none", ivf_probes: int = 0, ivf_lists: int = 0,
-                 ivf_min_items: int = 4096, hnsw_m: int = 0, hnsw_ef_search: int = 128, scan_threads: int = 0):
+                 ivf_min_items: int = 4096, hnsw_m: int = 0, hnsw_ef_search: int = 128, scan_threads: int = 0,
+                 hnsw_ef_construction: int = 0):
         self.features = features
         self.implicit = implicit
         self.lsh = LocalitySensitiveHash(sample_rate, features, seed=lsh_seed)
@@ -58,7 +59,7 @@ class VectorServingModel:
         self._ivf_changes = 0  # item vectors set since the index was trained
         self.use_hnsw = approximate_index == "hnsw"
         self.ann: HNSWIndex | None = None
-        self.hnsw_m, self.hnsw_ef_search = hnsw_m, hnsw_ef_search
+        self.hnsw_m, self.hnsw_ef_search, self.hnsw_ef_construction = hnsw_m, hnsw_ef_search, hnsw_ef_construction
         self._ann_journal: list[str] | None = None  # items changed while a graph is built aside
         self._ann_generation = 0
         self.ann_ready = threading.Event()  # set when the graph of the current items is installed
@@ -239,7 +240,8 @@ class VectorServingModel:
             self._ann_journal = []
 
         def build() -> None:
-            index = HNSWIndex.build(ids, matrix, self.hnsw_m, self.hnsw_ef_search)
+            index = HNSWIndex.build(ids, matrix, self.hnsw_m, self.hnsw_ef_search,
+                                    ef_construction=self.hnsw_ef_construction)
             with self.lock.write():
                 if generation != self._ann_generation:
                     return

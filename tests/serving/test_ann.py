@@ -100,11 +100,13 @@ def test_updates_are_served_at_once_and_reach_the_graph() -> None:
 
 def test_model_by_up_messages_builds_its_graph(embedded_config: Config) -> None:
     provider = {"oryx.als.rescorer-provider-class": "tests.serving.rescorer_provider.TestALSRescorerProvider"}
-    client, manager = client_for(embedded_config, **{"oryx.serving.approximate-index": "hnsw", **provider})
+    client, manager = client_for(embedded_config, **{"oryx.serving.approximate-index": "hnsw",
+                                                     "oryx.serving.hnsw.ef-construction": 64, **provider})
     exact_client, _ = client_for(embedded_config, **provider)
     with client, exact_client:
         model = manager.get_model()
         assert model is not None and model.ann_ready.wait(30)
+        assert model.ann is not None and model.ann.graph.hnsw.efConstruction == 64  # the key reaches the graph
         for path in ("/recommend/U0?howMany=5", "/recommend/U3?howMany=3&considerKnownItems=true",
                      "/similarity/I0/I3?howMany=4", "/recommendToAnonymous/I1/I2?howMany=3",
                      "/recommend/U1?rescorerParams=a", "/similarity/I0/I3?rescorerParams=z&howMany=2&offset=1",

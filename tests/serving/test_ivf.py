@@ -107,7 +107,7 @@ def test_config_keys_reach_the_model(tmp_path) -> None:  # type: ignore[no-untyp
                                            "oryx.serving.scan-threads=3"])
     manager = ALSServingModelManager(config)
     assert manager.index_options == {"approximate_index": "ivf", "ivf_probes": 7, "ivf_lists": 0, "hnsw_m": 32,
-                                     "hnsw_ef_search": 128, "scan_threads": 3}
+                                     "hnsw_ef_search": 128, "hnsw_ef_construction": 40, "scan_threads": 3}
     assert VectorServingModel(4, True, **manager.index_options).batcher.threads == 3
     with pytest.raises(ConfigError):
         load_config(environ={}, sets=["oryx.serving.approximate-index=annoy"])["oryx.serving.approximate-index"]
