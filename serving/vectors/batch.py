@@ -57,10 +57,11 @@ class ScanBatcher:
 
     Scanning is memory-bound, so Y @ [q1..qC] costs about what Y @ q costs: under concurrent requests throughput
     grows with the batch. Before it starts, a leader waits briefly (at most ``GATHER_SHARE`` of the last product's
-    time, and ``GATHER_MAX_S``; not at all after products shorter than ``GATHER_FROM_S``) until the queries announced with ``query()`` have queued their scans, and as many as
-    the last two batches held: without that, callers settle into groups that take turns on the matrix in small
-    batches (measured on 2 cores, 1M x 50 items, 8 threads: batches of 2-6 and 130 queries/s; with it, batches of 8
-    and 200/s). Callers hold the model's read lock, so every job in a batch sees the same matrix.
+    time, and ``GATHER_MAX_S``; not at all after products shorter than ``GATHER_FROM_S``) until the queries announced
+    with ``query()`` have queued their scans, and as many as the last two batches held: without that, callers settle
+    into groups that take turns on the matrix in small batches (measured on 2 cores, 1M x 50 items, 8 threads:
+    batches of 2-6 and 130 queries/s; with it, batches of 8 and 200/s). Callers hold the model's read lock, so every
+    job in a batch sees the same matrix.
     """
 
     def __init__(self, leaders: int | None = None, threads: int | None = None) -> None:
