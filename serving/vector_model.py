@@ -3,7 +3,7 @@ two-tower and the hybrid models all load; the generic serving code imports it fr
 
 Its own module, so that the generic request code (serving.params, serving.models) imports no model, and the one
 module through which the endpoints reach the vector model and its queries (``queries``: top-N, dot, cosine, fold-in).
-The class is defined in serving.vectors.model, where ``VectorServingModel`` remains its old name.
+The class is defined in serving.vectors.model; ``serving.als.model.ALSServingModel`` remains its old name.
 """
 
 from oryxpy.errors import ModelNotReady, NotFound, OryxError

@@ -1,4 +1,4 @@
-"""ALS input preparation as DataFrame operations, with the local engine's rules (batch.als.data, spec 3.3)."""
+"""ALS input preparation as DataFrame operations, with the local engine's rules (batch.interactions, spec 3.3)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pyarrow as pa
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from batch.als.data import DAY_MS, parse_events
 from batch.als.scale import HEAVY_TAIL, StrengthScale
+from batch.interactions import DAY_MS, parse_events
 
 #: Parsed events; ``gen`` is the generation's timestamp and ``seq`` the arrival order (ties of equal timestamps).
 EVENT_SCHEMA = pa.schema([("user", pa.string()), ("item", pa.string()), ("strength", pa.float64()),

@@ -88,7 +88,7 @@ def bombs() -> dict[str, tuple[str, str, bytes, dict[str, str]]]:
 
 BATCH = """
 import resource, sys, time
-from batch.als.data import aggregate, parse_events
+from batch.interactions import aggregate, parse_events
 records = [f"user{n},item{n % 1682},1.0,{1_700_000_000_000 + n}" for n in range(int(sys.argv[1]))]
 records[7] = "u" * 1024 + ",50,1.0,1700000000000"  # the longest ID allowed by default
 records += ["u,50,1,99999999999999999999999", "x" * 20000 + ",50,1.0,5", "a,b,i,1.0,5"]  # poison, skipped

@@ -4,8 +4,9 @@ After a MODEL-REF the batch layer publishes every vector of the model again as a
 replay of the update topic brings millions of UPs that change nothing. Decoding each one as JSON and looking it up one
 by one cost more than 2x ``json.loads``; here the messages of a poll are split without a JSON parser
 (:func:`oryxpy.messages.split_up`), their vectors parsed in one pass (:func:`oryxpy.messages.parse_vectors`), their IDs
-and known items looked up in bulk and compared bit for bit with the model. A message is reported as a repeat only when applying it could change nothing; every other message (new,
-changed, malformed, or of a shape the fast split does not take) is left to the full decode and apply, in order.
+and known items looked up in bulk and compared bit for bit with the model. A message is reported as a repeat only
+when applying it could change nothing; every other message (new, changed, malformed, or of a shape the fast split
+does not take) is left to the full decode and apply, in order.
 
 Only the consumer thread writes the model, so reading it unlocked here is safe.
 """

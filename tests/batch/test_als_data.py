@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from batch.als.data import (
+from batch.interactions import (
     DAY_MS,
     Events,
     aggregate,
@@ -101,7 +101,7 @@ def test_known_items_follow_adds_and_deletes_in_time_order() -> None:
 
 def test_bad_records_are_logged_with_their_text_counted_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
     lines = [f"u,a,1,{T0}", "just-one-field", f"u,b,notanumber,{T0}", f"u,c,1,{T0}", f'"unclosed,x,1,{T0}']
-    with caplog.at_level(logging.WARNING, logger="batch.als.data"):
+    with caplog.at_level(logging.WARNING, logger="batch.interactions"):
         parsed, bad = parse_events(lines, "test input")
     assert bad == 3
     assert parsed.items.tolist() == ["a", "c"]

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from batch.als.data import parse_events
+from batch.interactions import parse_events
 from oryxpy.content import (
     ItemContent,
     content_record,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError
@@ -14,9 +13,9 @@ from popular.serving import PopularServingModelManager
 from serving.als.manager import ALSServingModelManager
 from serving.experiments.app import create_experiment_app
 from serving.experiments.routing import VariantManager
-from serving.experiments.variants import assign, parse_variants
+from serving.experiments.variants import parse_variants
 from tests.conftest import embedded_config_at
-from tests.popular.test_popular import NOW, POPULAR, ids, load_model
+from tests.popular.test_popular import NOW, POPULAR, check_ab_split, load_model
 from tests.serving import golden
 
 VARIANTS = "pop:OryxUpdate:50:s1, als:UpdAls:50"
@@ -52,18 +51,7 @@ def test_the_popular_model_is_the_control_arm_from_config_alone(tmp_path: Path) 
     lines = [f"{u},{i},{n + 1},{NOW}" for u in golden.USERS for n, i in enumerate(golden.ITEMS[:3])]
     load_model(popular, config, lines)
     golden.load(als)
-    seen = set()
-    with TestClient(app) as client:
-        for user in golden.USERS:
-            response = client.get(f"/recommend/{user}?howMany=3&considerKnownItems=true")
-            variant = assign(variants, user).name
-            assert response.status_code == 200 and response.headers["x-oryx-variant"] == variant
-            if variant == "pop":
-                assert ids(response.text) == golden.ITEMS[:3][::-1]  # the most-popular ranking, the same for all
-            else:
-                assert ids(response.text) != golden.ITEMS[:3][::-1]
-            seen.add(variant)
-    assert seen == {"pop", "als"}, "the salt should split the golden users"
+    check_ab_split(app, variants, golden.USERS, golden.ITEMS[:3][::-1], als_differs=True)
 
 
 def test_without_a_variant_file_every_variant_runs_the_main_class(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batch.als.data import parse_events
+from batch.interactions import parse_events
 from oryxpy import validation
 from oryxpy.config import default_config
 from oryxpy.errors import BadRecord, InvalidInput

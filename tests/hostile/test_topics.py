@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from batch.als.data import parse_events
+from batch.interactions import parse_events
 from oryxpy.cli import main
 from oryxpy.config import Config
 from oryxpy.topics import open_producer

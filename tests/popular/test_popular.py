@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -59,6 +60,27 @@ def load_model(manager: ServingModelManager, config: Config, lines: list[str], a
     manager.consume(ModelMessage(state.model_json()))
     for key, value in known_updates(state, list(state.known)):
         manager.consume(decode(key, value))
+
+
+def check_ab_split(app: Any, variants: list[Any], users: list[str], popular_ranking: list[str],
+                   als_differs: bool = False) -> None:
+    """Each user's /recommend comes from the variant the salted hash assigns (X-Oryx-Variant): the most-popular arm
+    ("pop") answers ``popular_ranking`` for everyone, the ALS arm something else when ``als_differs``; both arms
+    must be seen among ``users``."""
+    from serving.experiments.variants import assign
+
+    seen = set()
+    with TestClient(app) as client:
+        for user in users:
+            response = client.get(f"/recommend/{user}?howMany=3&considerKnownItems=true")
+            variant = assign(variants, user).name
+            assert response.status_code == 200 and response.headers["x-oryx-variant"] == variant
+            if variant == "pop":
+                assert ids(response.text) == popular_ranking  # the most-popular ranking, the same for all
+            elif als_differs:
+                assert ids(response.text) != popular_ranking
+            seen.add(variant)
+    assert seen == {"pop", "als"}, "the salt should split the golden users"
 
 
 def served_manager(config: Config, lines: list[str], at_ms: int = NOW) -> PopularServingModelManager:
@@ -197,7 +219,7 @@ def test_endpoint_groups_chosen_by_config(tmp_path: Path) -> None:
 
 def test_as_the_control_arm_of_an_ab_test(tmp_path: Path) -> None:
     from serving.experiments.app import create_experiment_app
-    from serving.experiments.variants import assign, parse_variants
+    from serving.experiments.variants import parse_variants
     from tests.serving import golden
     from tests.serving.conftest import client_for
 
@@ -206,16 +228,7 @@ def test_as_the_control_arm_of_an_ab_test(tmp_path: Path) -> None:
     _, als = client_for(embedded_config_at(tmp_path / "als"))
     variants = parse_variants("pop:UpdPop:50:s1, als:UpdAls:50")
     app = create_experiment_app(config, variants, {"pop": popular, "als": als}, consume_updates=False)
-    seen = set()
-    with TestClient(app) as client:
-        for user in golden.USERS:
-            response = client.get(f"/recommend/{user}?howMany=3&considerKnownItems=true")
-            variant = assign(variants, user).name
-            assert response.status_code == 200 and response.headers["x-oryx-variant"] == variant
-            if variant == "pop":
-                assert ids(response.text) == golden.ITEMS[:3][::-1]  # the most-popular ranking, the same for all
-            seen.add(variant)
-    assert seen == {"pop", "als"}, "the salt should split the golden users"
+    check_ab_split(app, variants, golden.USERS, golden.ITEMS[:3][::-1])
 
 
 def _table(lines: list[str]):  # type: ignore[no-untyped-def]
