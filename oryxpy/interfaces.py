@@ -128,6 +128,17 @@ class ServingModelManager(ABC):
     def get_model(self) -> ServingModel | None:
         """The current model, or None before the first MODEL."""
 
+    def consume_many(self, messages: Sequence[UpdateMessage]) -> list[Exception | None]:
+        """Apply the messages of one poll in order; per message, the error that made it be skipped, or None. A manager
+        may apply a run of UPs together (one write-lock hold instead of one per message); the default applies each."""
+        errors: list[Exception | None] = [None] * len(messages)
+        for pos, message in enumerate(messages):
+            try:
+                self.consume(message)
+            except Exception as exc:  # reported by the caller, with the message's place on the topic
+                errors[pos] = exc
+        return errors
+
     def is_ready(self) -> bool:
         """Whether queries may be answered (the default: as soon as there is a model)."""
         return self.get_model() is not None

@@ -9,7 +9,7 @@ import time
 from oryxpy.config import Config
 from oryxpy.errors import OryxError
 from oryxpy.interfaces import ServingModelManager
-from oryxpy.messages import decode
+from oryxpy.messages import UpdateMessage, decode
 from oryxpy.topics import TopicConsumer, open_consumer
 from oryxpy.topics.base import Record
 
@@ -98,23 +98,50 @@ class UpdateConsumer:
         while not self._stop.is_set():
             records = consumer.poll(timeout_s=timeout, max_records=1000)
             timeout = 0.001 if records else min(1.0, timeout * 2)
-            for record, repeat in zip(records, self._repeats(records), strict=True):
-                if repeat:  # an UP the manager proved already applied (a MODEL-REF's replay): nothing to do
-                    self.consumed += 1
-                    continue
-                try:
-                    self.manager.consume(decode(record.key, record.value))
-                    self.consumed += 1
-                except Exception as exc:  # a bad message must not stop the layer
-                    self.errors += 1
-                    log.warning("skipping update message at %s/%d/%d (key %s): %s", record.topic, record.partition,
-                                record.offset, record.key, exc, exc_info=not isinstance(exc, OryxError))
+            self._apply(records)
             if not self._caught_up.is_set():
                 self._check_replay(consumer)
             now = time.monotonic()
             if now >= next_lag:
                 self.lag = consumer.lag()
                 next_lag = now + LAG_INTERVAL_S
+
+    def _apply(self, records: list[Record]) -> None:
+        """Decode the poll's records and hand the manager, in one call, those that are not proven repeats (so it may
+        apply a run of UPs under one write-lock hold). A bad message is logged, counted and skipped."""
+        decoded: list[tuple[Record, UpdateMessage]] = []
+        for record, repeat in zip(records, self._repeats(records), strict=True):
+            if repeat:  # an UP the manager proved already applied (a MODEL-REF's replay): nothing to do
+                self.consumed += 1
+                continue
+            try:
+                decoded.append((record, decode(record.key, record.value)))
+            except Exception as exc:
+                self._skipped(record, exc)
+        if not decoded:
+            return
+        try:
+            errors = self.manager.consume_many([message for _, message in decoded])
+        except Exception:  # a manager's own failure (it should report per message): apply each alone
+            log.exception("applying %d update messages together failed; applying each", len(decoded))
+            errors = [self._consume_one(message) for _, message in decoded]
+        for (record, _), error in zip(decoded, errors, strict=True):
+            if error is None:
+                self.consumed += 1
+            else:
+                self._skipped(record, error)
+
+    def _consume_one(self, message: UpdateMessage) -> Exception | None:
+        try:
+            self.manager.consume(message)
+            return None
+        except Exception as exc:
+            return exc
+
+    def _skipped(self, record: Record, exc: Exception) -> None:
+        self.errors += 1
+        log.warning("skipping update message at %s/%d/%d (key %s): %s", record.topic, record.partition,
+                    record.offset, record.key, exc, exc_info=not isinstance(exc, OryxError))
 
     def _repeats(self, records: list[Record]) -> list[bool]:
         """Per record, whether the manager proves it an UP that changes nothing (ServingModelManager.repeated_updates)."""

@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_serving import latency_report, make_data, rss_mb, run_threads, write_model  # noqa: E402
 
 from oryxpy.config import load_config  # noqa: E402
-from oryxpy.messages import ModelRefMessage, VectorUpdate  # noqa: E402
+from oryxpy.messages import ModelRefMessage, VectorUpdate, decode, encode  # noqa: E402
 
 QUERIES = 200
+POLL = 1000  # messages per poll of the update consumer (its max_records)
 
 
 def config_for(mode: str, root: Path, port: int = 0, ef: int = 128):  # type: ignore[no-untyped-def]
@@ -216,7 +217,8 @@ def http(args: argparse.Namespace) -> None:
 
 
 def updates(args: argparse.Namespace) -> None:
-    """UP messages applied per second by the manager (the update consumer's work) while 4 threads query."""
+    """UP messages applied per second while 4 threads query: the update consumer's work per poll of 1,000 messages
+    (the bulk check for repeats, JSON decoding of the rest, one call to apply them), the topic read excepted."""
     from serving.als.manager import ALSServingModelManager
     from serving.vectors.queries import top_n
 
@@ -240,17 +242,25 @@ def updates(args: argparse.Namespace) -> None:
     for t in readers:
         t.start()
     try:
+        def vector() -> np.ndarray:
+            return rng.standard_normal(args.features).astype(np.float32)
+
+        n = min(users, 20000)
         for name, messages in (
-            ("repeating the MODEL-REF", [VectorUpdate("X", f"U{u}", x[u], tuple(known[u])) for u in range(min(users, 20000))]),
-            ("new user vectors + 1 known item", [VectorUpdate("X", f"U{u}", rng.standard_normal(args.features)
-                                                              .astype(np.float32), (f"I{rng.integers(items)}",))
-                                                 for u in range(min(users, 20000))]),
-            ("new item vectors (graph)", [VectorUpdate("Y", f"I{i}", rng.standard_normal(args.features)
-                                                       .astype(np.float32)) for i in range(5000)]),
+            ("repeating the MODEL-REF", [VectorUpdate("X", f"U{u}", x[u], tuple(known[u])) for u in range(n)]),
+            ("new vectors of users + 1 known item", [VectorUpdate("X", f"U{u}", vector(), (f"I{rng.integers(items)}",))
+                                                    for u in range(n)]),
+            ("new users + 1 known item", [VectorUpdate("X", f"N{u}", vector(), (f"I{rng.integers(items)}",))
+                                          for u in range(n)]),
+            ("new vectors of items (graph)", [VectorUpdate("Y", f"I{i}", vector()) for i in range(5000)]),
+            ("new items (graph)", [VectorUpdate("Y", f"J{i}", vector()) for i in range(5000)]),
         ):
+            records = [encode(m) for m in messages]
             t = time.perf_counter()
-            for m in messages:
-                manager.consume(m)
+            for start in range(0, len(records), POLL):  # the update consumer's work for each poll of the topic
+                poll = records[start : start + POLL]
+                repeats = manager.repeated_updates(poll)
+                manager.consume_many([decode(*r) for r, repeat in zip(poll, repeats, strict=True) if not repeat])
             print(f"  UP {name}: {len(messages) / (time.perf_counter() - t):,.0f} applied/s with 4 query threads")
     finally:
         stop.set()

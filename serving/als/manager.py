@@ -85,18 +85,51 @@ class ALSServingModelManager(ServingModelManager):
         else:
             raise InvalidInput(f"unknown update message {type(message).__name__}")
 
+    def consume_many(self, messages: Sequence[UpdateMessage]) -> list[Exception | None]:
+        """Apply one poll's messages in order; each run of UPs together (one write-lock hold per chunk, not per UP)."""
+        errors: list[Exception | None] = [None] * len(messages)
+        start = 0
+        while start < len(messages):
+            end = start
+            while end < len(messages) and isinstance(messages[end], VectorUpdate):
+                end += 1
+            if end > start:
+                self._consume_vectors(messages[start:end], errors, start)  # type: ignore[arg-type]
+                start = end
+                continue
+            try:
+                self.consume(messages[start])
+            except Exception as exc:  # reported by the consumer with the message's place on the topic
+                errors[start] = exc
+            start += 1
+        return errors
+
     def _consume_vector(self, update: VectorUpdate) -> None:
+        errors: list[Exception | None] = [None]
+        self._consume_vectors([update], errors, 0)
+        if errors[0] is not None:
+            raise errors[0]
+
+    def _consume_vectors(self, updates: Sequence[VectorUpdate], errors: list[Exception | None], offset: int) -> None:
+        """Apply a run of UPs (``errors[offset + i]`` gets the error of ``updates[i]``): user and item vectors are
+        independent stores, so each side is applied in its messages' order, in one call."""
         model = self.model
         if model is None:
             return  # an UP before any MODEL is dropped, as Oryx does
-        if len(update.vector) != model.features:
-            raise InvalidInput(f"UP for {update.matrix} {update.id} has {len(update.vector)} values, model has {model.features}")
-        if update.matrix == "X":
-            model.set_user_vector(update.id, update.vector)
-            if update.known:
-                model.add_known_items(update.id, update.known)
-        else:
-            model.set_item_vector(update.id, update.vector)
+        users: list[tuple[str, np.ndarray, Sequence[str]]] = []
+        items: list[tuple[str, np.ndarray]] = []
+        for pos, update in enumerate(updates):
+            if len(update.vector) != model.features:
+                errors[offset + pos] = InvalidInput(f"UP for {update.matrix} {update.id} has {len(update.vector)} "
+                                                    f"values, model has {model.features}")
+            elif update.matrix == "X":
+                users.append((update.id, np.asarray(update.vector, dtype=np.float32), update.known or ()))
+            else:
+                items.append((update.id, np.asarray(update.vector, dtype=np.float32)))
+        if items:
+            model.set_item_vectors(items)
+        if users:
+            model.set_user_vectors(users)
         self._note_progress(model)
 
     def repeated_updates(self, messages: Sequence[tuple[str | None, str]]) -> np.ndarray:

@@ -9,7 +9,7 @@ import csv
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -50,6 +50,12 @@ class VariantManager(ServingModelManager):
 
     def consume(self, message: Any) -> None:
         self.managers[self.control].consume(message)
+
+    def consume_many(self, messages: Sequence[Any]) -> list[Exception | None]:
+        return self.managers[self.control].consume_many(messages)
+
+    def repeated_updates(self, messages: Sequence[Any]) -> Iterable[bool]:
+        return self.managers[self.control].repeated_updates(messages)
 
     def get_model(self) -> Any:
         return self.current().get_model()

@@ -70,19 +70,23 @@ class KnownItems:
 
     def add(self, user: int, items: Iterable[int]) -> bool:
         """Add the pairs not yet known; True if any was new."""
-        old_extra = self.extra.get(user, ())
         base = set(self.base_row(user).tolist()) if self.indptr[-1] else set()
-        present = base.union(old_extra)
+        present = base.union(self.extra.get(user, ()))
         new = tuple(i for i in dict.fromkeys(items) if i not in present)
         if not new:
             return False
+        self.add_unknown(user, new)
+        return True
+
+    def add_unknown(self, user: int, new: Row) -> None:
+        """Add pairs the caller proved unknown (e.g. by ``holds_pairs``), each item once, without checking again."""
+        old_extra = self.extra.get(user, ())
         new_extra = old_extra + new
         self.extra[user] = new_extra
         old_added = self.added.get(user)
         # share the tuple when every pair of it is new (a MODEL followed by its UPs): stored once
         whole = old_added is old_extra if old_added is not None else not old_extra
         self.added[user] = new_extra if whole else (old_added or ()) + new
-        return True
 
     def counts_per_user(self, users: int) -> np.ndarray:
         """Number of known items of each user number below ``users``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +16,7 @@ from serving.vectors import ivf
 from serving.vectors.ann import HNSWIndex
 from serving.vectors.batch import ScanBatcher
 from serving.vectors.known import KnownItems, from_lists, list_codes
+from serving.vectors.reads import ModelReads
 from serving.vectors.rwlock import RWLock
 from serving.vectors.vectors import IdList, VectorStore, renumbering
 
@@ -30,7 +31,19 @@ def _gram_factor(store: VectorStore) -> np.ndarray | None:
     return factor
 
 
-class VectorServingModel:
+WRITE_CHUNK = 512  # changes applied per write-lock hold: queries wait for at most about a millisecond of writes
+
+
+def _discarded(expected: set[str], id_: str) -> set[str]:
+    """``expected`` without ``id_``; a fresh empty set once it empties (frees the table of a large emptied set)."""
+    if id_ in expected:
+        expected.discard(id_)
+        if not expected:
+            return set()
+    return expected
+
+
+class VectorServingModel(ModelReads):
     """The in-memory model. Writers (the update consumer) take the write lock per change; readers take the read lock.
 
     Items live in one block per LSH bucket (one block when every bucket is scanned, i.e. sample rate 1.0), or with
@@ -79,43 +92,91 @@ class VectorServingModel:
     # ---- writes (called by the manager from the update consumer thread) ----
 
     def set_user_vector(self, user: str, vector: np.ndarray) -> None:
-        loc = self.X.locate(user)
-        vector = np.asarray(vector, dtype=np.float32)
-        if loc is not None and vector.shape == (self.features,):
-            block = self.X.blocks[loc[0]]
-            if block.matrix[loc[1]].tobytes() != vector.tobytes():
-                # in place without the lock: a row copy is atomic under the GIL (readers copy rows, never scan X),
-                # so a stream of user UPs does not wait for every in-flight query
-                block.write(loc[1], vector)
+        self.set_user_vectors([(user, vector, ())])
+
+    def set_user_vectors(self, updates: Sequence[tuple[str, np.ndarray, Sequence[str]]]) -> None:
+        """Apply user UPs in order: (user, vector, items it now knows); an ID's last vector wins, its items add up.
+
+        A user that has a vector gets the new one in place without the lock (a row copy is atomic under the GIL, and
+        readers copy rows, never scan X), and known pairs between numbered IDs are added without it too. The rest
+        (new users, new IDs) is applied under one write-lock hold per WRITE_CHUNK users, not one per message.
+        """
+        vectors: dict[str, np.ndarray] = {}
+        known: dict[str, list[str]] = {}
+        for user, vector, items in updates:
+            vectors[user] = np.asarray(vector, dtype=np.float32)
+            if items:
+                known.setdefault(user, []).extend(items)
+        self._apply_users(vectors, known)
+
+    def _apply_users(self, vectors: dict[str, np.ndarray], known: dict[str, list[str]]) -> None:
+        """IDs are looked up all at once; changed vectors of users that have one are written row by row in place,
+        and known pairs between numbered IDs added, without the lock. New users and new IDs take the write lock once
+        per WRITE_CHUNK users."""
+        new_users: list[tuple[str, np.ndarray]] = []
+        if vectors:
+            users, matrix = list(vectors), np.stack(list(vectors.values()))
+            nums = self.X.table.find_many(users)
+            rows = self.X.rows_of(nums)
+            changed = np.flatnonzero((rows >= 0) & ~self.X.equal_rows(nums, matrix))
+            if len(changed):
+                self.X.write_rows(nums[changed], matrix[changed])
                 self.version += 1
-            return
-        with self.lock.write():
-            self.X.set(user, vector)
-            if user in self.expected_users:
-                self.expected_users.discard(user)
-                if not self.expected_users:
-                    self.expected_users = set()  # free the table of a large emptied set
+            new_users = [(users[j], matrix[j]) for j in np.flatnonzero(rows < 0).tolist()]
+        new_pairs = self._add_known_in_place(known) if known else []
+        for start in range(0, max(len(new_users), len(new_pairs)), WRITE_CHUNK):
+            with self.lock.write():
+                for user, vector in new_users[start : start + WRITE_CHUNK]:
+                    self.X.set(user, vector)
+                    self.expected_users = _discarded(self.expected_users, user)
+                for user, items in new_pairs[start : start + WRITE_CHUNK]:
+                    self.known.add(self.X.add_id(user), [self.Y.add_id(i) for i in items])
+                self.version += 1
+
+    def _add_known_in_place(self, known: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
+        """Add the new pairs between IDs that have numbers without the lock (replacing one overlay entry is atomic
+        under the GIL); returns the users whose pairs name a new ID (the tables must grow under the write lock)."""
+        users = list(known)
+        owner = np.repeat(np.arange(len(users)), [len(known[u]) for u in users])
+        user_nums = self.X.table.find_many(users)[owner]
+        item_nums = self.Y.table.find_many([i for u in users for i in known[u]])
+        numbered = (user_nums >= 0) & (item_nums >= 0)
+        names_new_id = np.zeros(len(users), dtype=bool)
+        names_new_id[owner[~numbered]] = True
+        adding = np.flatnonzero(numbered & ~names_new_id[owner] & ~self.known.holds_pairs(user_nums, item_nums))
+        for user_num, pairs in itertools.groupby(zip(user_nums[adding].tolist(), item_nums[adding].tolist(),
+                                                     strict=True), key=lambda pair: pair[0]):
+            self.known.add_unknown(user_num, tuple(dict.fromkeys(item for _, item in pairs)))
+        if len(adding):
             self.version += 1
+        return [(users[j], known[users[j]]) for j in np.flatnonzero(names_new_id).tolist()]
 
     def set_item_vector(self, item: str, vector: np.ndarray) -> None:
-        if self.Y.holds(item, vector):
-            return  # an UP repeating what is loaded (a MODEL-REF's replay): nothing to do (only this thread writes)
-        with self.lock.write():
-            self.Y.set(item, vector)
-            if self.ann is not None:
-                self.ann.changed(item)
-            if self._ann_journal is not None:
-                self._ann_journal.append(item)
-            if item in self.expected_items:
-                self.expected_items.discard(item)
-                if not self.expected_items:
-                    self.expected_items = set()
-            self.version += 1
+        self.set_item_vectors([(item, vector)])
+
+    def set_item_vectors(self, updates: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Apply item UPs in order (an ID's last vector wins) under one write-lock hold per WRITE_CHUNK changed items,
+        then keep the HNSW graph or IVF lists up to date. UPs repeating what is loaded (a MODEL-REF's replay) take no
+        lock at all (only this thread writes, so the check may read unlocked)."""
+        latest = {item: np.asarray(vector, dtype=np.float32) for item, vector in updates}
+        changed = [(item, vector) for item, vector in latest.items() if not self.Y.holds(item, vector)]
+        if not changed:
+            return
+        for start in range(0, len(changed), WRITE_CHUNK):
+            with self.lock.write():
+                for item, vector in changed[start : start + WRITE_CHUNK]:
+                    self.Y.set(item, vector)
+                    if self.ann is not None:
+                        self.ann.changed(item)
+                    if self._ann_journal is not None:
+                        self._ann_journal.append(item)
+                    self.expected_items = _discarded(self.expected_items, item)
+                self.version += 1
         self.yty.set_dirty()
         if self.use_hnsw:
             self._maintain_ann()
         elif self.use_ivf:
-            self._ivf_changes += 1
+            self._ivf_changes += len(changed)
             if len(self.Y) >= self.ivf_min_items and self._ivf_changes >= max(self._ivf_trained_on, self.ivf_min_items):
                 self.rebuild_ivf()
 
@@ -130,23 +191,8 @@ class VectorServingModel:
 
     def add_known_items(self, user: str, items: Iterable[str]) -> None:
         items = list(items)
-        user_num = self.X.num_of(user)  # only this thread writes: read unlocked
-        if user_num >= 0:
-            row = self.known.row(user_num)
-            if row and self.Y.table.holds_all(row, items):
-                return  # an UP repeating known pairs (a MODEL-REF's replay): string compares, no lookups
-        item_nums = [self.Y.num_of(i) for i in items]
-        if user_num >= 0 and min(item_nums, default=0) >= 0:
-            if self.known.has_all(user_num, item_nums):
-                return  # an UP repeating known pairs (a MODEL-REF's replay)
-            # replacing or adding one overlay entry is atomic under the GIL: readers need not wait
-            if self.known.add(user_num, item_nums):
-                self.version += 1
-            return
-        with self.lock.write():  # new IDs grow the tables
-            user_num = self.X.add_id(user)
-            self.known.add(user_num, [self.Y.add_id(i) for i in items])
-            self.version += 1
+        if items:
+            self._apply_users({}, {user: items})
 
     def known_added(self) -> dict[str, tuple[str, ...]]:
         """The pairs added since the last MODEL, by user (for tests and diagnostics)."""
@@ -325,60 +371,6 @@ class VectorServingModel:
             loaded = len(self.X) + len(self.Y)
             expected = len(self.expected_users) + len(self.expected_items)
         return 1.0 if loaded + expected == 0 else loaded / (loaded + expected)
-
-    def user_vector(self, user: str) -> np.ndarray | None:
-        with self.lock.read():
-            return self.X.get(user)
-
-    def item_vector(self, item: str) -> np.ndarray | None:
-        with self.lock.read():
-            return self.Y.get(item)
-
-    def item_vectors(self, items: Iterable[str]) -> list[np.ndarray | None]:
-        with self.lock.read():
-            return [self.Y.get(i) for i in items]
-
-    def known_items(self, user: str) -> tuple[str, ...]:
-        with self.lock.read():
-            user_num = self.X.num_of(user)
-            return tuple(self.Y.table.ids_of(self.known.row(user_num))) if user_num >= 0 else ()
-
-    def known_item_vectors(self, user: str) -> list[tuple[str, np.ndarray]]:
-        """(item, vector) for the user's known items that have vectors."""
-        with self.lock.read():
-            user_num = self.X.num_of(user)
-            nums = self.known.row(user_num) if user_num >= 0 else []
-            pairs = []
-            for num, item in zip(nums, self.Y.table.ids_of(nums), strict=True):
-                loc = self.Y.locate_num(num)
-                if loc is not None:
-                    pairs.append((item, self.Y.blocks[loc[0]].matrix[loc[1]].copy()))
-        return pairs
-
-    def user_ids(self) -> list[str]:
-        with self.lock.read():
-            return self.X.ids()
-
-    def item_ids(self) -> list[str]:
-        with self.lock.read():
-            return self.Y.ids()
-
-    def user_counts(self) -> Counter[str]:
-        """User -> number of known items."""
-        return self._counts("users", lambda: self.X.counter(self.known.counts_per_user(len(self.X.table))))
-
-    def item_counts(self) -> Counter[str]:
-        """Item -> number of users that know it."""
-        return self._counts("items", lambda: self.Y.counter(self.known.counts_per_item(len(self.Y.table))))
-
-    def _counts(self, name: str, compute: Callable[[], Counter[str]]) -> Counter[str]:
-        with self.lock.read():
-            cached = self._counts_cache.get(name)
-            if cached is not None and cached[0] == self.version:
-                return cached[1]
-            version, counts = self.version, compute()
-        self._counts_cache[name] = (version, counts)
-        return counts
 
     def yty_solver(self, blocking: bool = True) -> Solver | None:
         """The latest Y'Y solver (blocking waits for the first); None when Y is empty or singular."""

@@ -72,6 +72,14 @@ class Block:
         self.writable()[pos] = vector
         self.norms[pos] = np.linalg.norm(vector.astype(np.float64))
 
+    def write_rows(self, positions: np.ndarray, vectors: np.ndarray) -> None:
+        """Overwrite rows one at a time (each row copy is atomic under the GIL, for readers that copy rows unlocked),
+        with their norms computed at once."""
+        matrix, norms = self.writable(), row_norms(vectors)
+        for pos, vector, norm in zip(positions.tolist(), vectors, norms.tolist(), strict=True):
+            matrix[pos] = vector
+            self.norms[pos] = norm
+
     def nbytes(self) -> int:
         return int(self.matrix.nbytes + self.norms.nbytes + self.nums.nbytes)
 
@@ -138,6 +146,12 @@ class VectorStore:
         out = np.full(len(nums), -1, dtype=np.int64)
         out[inside] = loc[nums[inside]]
         return out
+
+    def write_rows(self, nums: np.ndarray, vectors: np.ndarray) -> None:
+        """Overwrite the vectors of ID numbers that have one, each in its place (one block: no bucket moves)."""
+        if self.buckets != 1:
+            raise ValueError("rows are written in place only in a store of one block")
+        self.blocks[0].write_rows(self.rows_of(nums), np.asarray(vectors, dtype=np.float32))
 
     def id_at(self, bucket: int, pos: int) -> str:
         return self.table.id_of(int(self.blocks[bucket].nums[pos]))
