@@ -140,8 +140,8 @@ def _score_included(model: VectorServingModel, target: np.ndarray, how_many: int
     return results[:how_many]
 
 
-def parse_selection(exclude: ExcludeParam = None, include: IncludeParam = None) -> Selection:
-    """FastAPI dependency: the request's exclude and include lists."""
+async def parse_selection(exclude: ExcludeParam = None, include: IncludeParam = None) -> Selection:
+    """FastAPI dependency: the request's exclude and include lists (async: no thread hand-off for splitting text)."""
     excluded = split_ids("exclude", exclude)
     included = split_ids("include", include)
     return Selection(frozenset(excluded or ()), None if included is None else frozenset(included))

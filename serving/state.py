@@ -49,6 +49,7 @@ class ServingState:
         return None
 
 
-def get_state(request: Request) -> ServingState:
-    """FastAPI dependency: the app's ServingState."""
+async def get_state(request: Request) -> ServingState:
+    """FastAPI dependency: the app's ServingState (async: FastAPI would run a plain function in its thread pool, a
+    thread hand-off per request for one attribute read)."""
     return request.app.state.oryx  # type: ignore[no-any-return]

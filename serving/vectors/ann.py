@@ -48,7 +48,8 @@ class HNSWIndex:
         for graph in (self.graph, self.unit_graph):
             graph.hnsw.efConstruction = ef_construction or EF_CONSTRUCTION
             graph.hnsw.efSearch = ef_search
-        self.label_ids = np.empty(0, dtype=object)
+        self._label_buffer = np.empty(0, dtype=object)  # grows geometrically; label_ids is a view of its used part
+        self.label_ids = self._label_buffer
         self.labels: dict[str, int] = {}
         self.pending: dict[str, None] = {}  # ordered set
         self.tombstones = 0
@@ -82,7 +83,7 @@ class HNSWIndex:
         index.features = index.graph.d
         with open(f"{path}.labels", encoding="utf-8") as f:
             ids = [line[:-1] or None for line in f]
-        index.label_ids = np.array(ids, dtype=object)
+        index._label_buffer = index.label_ids = np.array(ids, dtype=object)
         index.labels = {i: label for label, i in enumerate(ids) if i is not None}
         index.pending, index.tombstones = {}, len(ids) - len(index.labels)
         return index
@@ -98,7 +99,13 @@ class HNSWIndex:
             self.graph.add(matrix)
             norms = np.linalg.norm(matrix, axis=1, keepdims=True)
             self.unit_graph.add(np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0))
-        self.label_ids = np.concatenate([self.label_ids, np.asarray(ids, dtype=object)])
+        end = start + len(ids)
+        if end > len(self._label_buffer):  # grown by half at least: no copy of every label per flush of 64 items
+            grown = np.empty(max(end, int(len(self._label_buffer) * 1.5)), dtype=object)
+            grown[:start] = self.label_ids
+            self._label_buffer = grown
+        self._label_buffer[start:end] = ids
+        self.label_ids = self._label_buffer[:end]
         self.labels.update(zip(ids.tolist(), range(start, start + len(ids)), strict=True))
 
     def changed(self, item: str) -> None:
@@ -155,7 +162,7 @@ class HNSWIndex:
 
     def nbytes(self) -> int:
         """Bytes of both graphs and their vectors (faiss keeps its own float32 copies), plus the label table."""
-        total = self.label_ids.nbytes
+        total = self._label_buffer.nbytes
         for graph in (self.graph, self.unit_graph):
             hnsw = graph.hnsw
             total += graph.ntotal * self.features * 4 + hnsw.neighbors.size() * 4 + hnsw.offsets.size() * 8

@@ -176,3 +176,17 @@ def test_a_saved_graph_serves_the_same_answers(loaded: tuple[VectorServingModel,
     assert copy.ann is not None and copy.ann.size == ITEMS
     for target in np.random.default_rng(9).standard_normal((20, 8)):
         assert top_n(copy, target, 10) == top_n(model, target, 10)
+
+
+def test_a_poll_of_new_items_reaches_the_graph_with_every_label_right() -> None:
+    rng = np.random.default_rng(9)
+    model = VectorServingModel(4, True, approximate_index="hnsw")
+    model.bulk_load_items([f"i{i}" for i in range(1000)], rng.standard_normal((1000, 4)).astype(np.float32))
+    assert model.ann_ready.wait(60)
+    new = [(f"n{i}", rng.standard_normal(4).astype(np.float32)) for i in range(1500)]
+    new[700] = ("far", np.array([1000, 0, 0, 0], np.float32))
+    model.set_item_vectors(new)  # one poll's UPs: flushed into the graph 64 at a time, the label table growing
+    ann = model.ann
+    assert ann is not None and not ann.pending and len(ann.label_ids) == 2500
+    assert all(ann.label_ids[label] == item for item, label in ann.labels.items()) and len(ann.labels) == 2500
+    assert top_n(model, np.array([1.0, 0.0, 0.0, 0.0]), 1)[0][0] == "far"
