@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 
 from fastapi import Request, Response
@@ -39,40 +39,43 @@ def _csv_field(text: str) -> str:
     return text
 
 
-def _respond(request: Request, json_body: object, csv_lines: Sequence[str]) -> Response:
+def _respond(request: Request, json_body: Callable[[], object], csv_lines: Callable[[], Iterable[str]]) -> Response:
+    """The body the request prefers, built by its own function only (formatting every number twice would cost as
+    much as the query on large lists)."""
     if wants_json(request):
-        body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+        body = json.dumps(json_body(), ensure_ascii=False, separators=(",", ":"), allow_nan=True)
         return Response(body, media_type=JSON_TYPE)
     media = "text/csv" if "text/csv" in request.headers.get("accept", "") else "text/plain"
-    return Response("".join(line + "\n" for line in csv_lines), media_type=media)
+    return Response("".join(line + "\n" for line in csv_lines()), media_type=media)
 
 
 def id_values(request: Request, pairs: Sequence[tuple[str, float]]) -> Response:
     """``[{"id":..,"value":..}]`` or CSV lines ``id,value``."""
-    return _respond(request, [{"id": i, "value": v} for i, v in pairs],
-                    [f"{_csv_field(i)},{java_double(v)}" for i, v in pairs])
+    return _respond(request, lambda: [{"id": i, "value": v} for i, v in pairs],
+                    lambda: (f"{_csv_field(i)},{java_double(v)}" for i, v in pairs))
 
 
 def id_counts(request: Request, pairs: Sequence[tuple[str, int]]) -> Response:
     """``[{"id":..,"count":..}]`` or CSV lines ``id,count``."""
-    return _respond(request, [{"id": i, "count": c} for i, c in pairs], [f"{_csv_field(i)},{c}" for i, c in pairs])
+    return _respond(request, lambda: [{"id": i, "count": c} for i, c in pairs],
+                    lambda: (f"{_csv_field(i)},{c}" for i, c in pairs))
 
 
 def values(request: Request, numbers: Sequence[float]) -> Response:
     """``[0.1,0.2]`` or one number per line."""
-    return _respond(request, [float(x) for x in numbers], [java_double(x) for x in numbers])
+    return _respond(request, lambda: [float(x) for x in numbers], lambda: (java_double(x) for x in numbers))
 
 
 def value(request: Request, number: float) -> Response:
     """A bare number."""
     if wants_json(request):
         return Response(json.dumps(float(number), allow_nan=True), media_type=JSON_TYPE)
-    return _respond(request, None, [java_double(number)])
+    return _respond(request, lambda: None, lambda: [java_double(number)])
 
 
 def ids(request: Request, id_list: Sequence[str | None]) -> Response:
     """``["a","b"]`` or one ID per line (a missing ID is ``null`` in JSON, an empty line in CSV)."""
-    return _respond(request, list(id_list), [_csv_field(i) if i is not None else "" for i in id_list])
+    return _respond(request, lambda: list(id_list), lambda: (_csv_field(i) if i is not None else "" for i in id_list))
 
 
 def error_response(request: Request, status: int, message: str) -> Response:
