@@ -54,9 +54,8 @@ def replay_ups(manager: Any, uri: str, storage: Any, chunk: int = 50_000) -> dic
             for poll in range(0, len(values), POLL):  # as the update consumer does: repeats skipped, the rest applied
                 batch = values[poll : poll + POLL]
                 repeats = manager.repeated_updates([("UP", v) for v in batch])
-                for value, repeat in zip(batch, repeats.tolist(), strict=True):
-                    if not repeat:
-                        manager.consume(decode("UP", value))
+                manager.consume_many([decode("UP", v) for v, repeat in zip(batch, repeats.tolist(), strict=True)
+                                      if not repeat])
             applied += time.perf_counter() - started
             applied_cpu += time.process_time() - cpu_started
             count += len(values)
