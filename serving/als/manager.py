@@ -90,12 +90,12 @@ class ALSServingModelManager(ServingModelManager):
         errors: list[Exception | None] = [None] * len(messages)
         start = 0
         while start < len(messages):
-            end = start
-            while end < len(messages) and isinstance(messages[end], VectorUpdate):
-                end += 1
-            if end > start:
-                self._consume_vectors(messages[start:end], errors, start)  # type: ignore[arg-type]
-                start = end
+            run: list[VectorUpdate] = []
+            while start + len(run) < len(messages) and isinstance(up := messages[start + len(run)], VectorUpdate):
+                run.append(up)
+            if run:
+                self._consume_vectors(run, errors, start)
+                start += len(run)
                 continue
             try:
                 self.consume(messages[start])
