@@ -120,23 +120,17 @@ class UpdateConsumer:
                 self._skipped(record, exc)
         if not decoded:
             return
+        messages = [message for _, message in decoded]
         try:
-            errors = self.manager.consume_many([message for _, message in decoded])
+            errors = self.manager.consume_many(messages)
         except Exception:  # a manager's own failure (it should report per message): apply each alone
-            log.exception("applying %d update messages together failed; applying each", len(decoded))
-            errors = [self._consume_one(message) for _, message in decoded]
+            log.exception("applying %d update messages together failed; applying each", len(messages))
+            errors = ServingModelManager.consume_many(self.manager, messages)
         for (record, _), error in zip(decoded, errors, strict=True):
             if error is None:
                 self.consumed += 1
             else:
                 self._skipped(record, error)
-
-    def _consume_one(self, message: UpdateMessage) -> Exception | None:
-        try:
-            self.manager.consume(message)
-            return None
-        except Exception as exc:
-            return exc
 
     def _skipped(self, record: Record, exc: Exception) -> None:
         self.errors += 1

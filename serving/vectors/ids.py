@@ -170,12 +170,6 @@ class IdTable:
             return str(self._bytes[offsets[num] : offsets[num + 1]], "utf-8")
         return self._extra[num - self._base_n]
 
-    def holds_all(self, nums: list[int], ids: list[str]) -> bool:
-        """Whether every ID of ``ids`` is among the IDs of ``nums``."""
-        base_n, data, offsets, extra = self._base_n, self._bytes, self._offset_view, self._extra
-        present = {str(data[offsets[n] : offsets[n + 1]], "utf-8") if n < base_n else extra[n - base_n] for n in nums}
-        return present.issuperset(ids)
-
     def ids_of(self, nums: Iterable[int] | np.ndarray) -> list[str]:
         """The IDs of many numbers, in order."""
         nums = np.asarray(nums if isinstance(nums, np.ndarray) else list(nums), dtype=np.int64)

@@ -39,12 +39,6 @@ class KnownItems:
         base: list[int] = self.base_row(user).tolist()
         return base + list(self.extra.get(user, ()))
 
-    def has_all(self, user: int, items: Iterable[int]) -> bool:
-        """Whether every item is already known to the user (for the only writer: the cheap check of a repeated UP)."""
-        present = set(self.base_row(user).tolist())
-        present.update(self.extra.get(user, ()))
-        return present.issuperset(items)
-
     def holds_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Per (user, item) number pair, whether the item is known to the user (False where either is < 0); the CSR
         rows are searched at once, the overlay per pair."""
