@@ -203,7 +203,10 @@ class KafkaTopicConsumer(TopicConsumer):
         deadline = time.monotonic() + timeout_s
         while not consumer.assignment():
             if time.monotonic() > deadline:
-                raise ServiceUnavailable(f"no partitions of {self.topic} were assigned within {timeout_s:.0f} s")
+                if self._group is not None:  # the next call joins the group afresh, with a new client: a join
+                    self.close()             # can hang in the client until its member is dropped (seen in CI)
+                raise ServiceUnavailable(f"no partitions of {self.topic} were assigned within {timeout_s:.0f} s"
+                                         + (f" (group {self._group}: joining again)" if self._group else ""))
             # positions do not move, so whatever this poll fetched is fetched again by the next poll: drop it
             # (buffering it too delivered every record twice)
             consumer.poll(timeout_ms=100, update_offsets=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,6 +23,11 @@ from speed.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
+#: After a new MODEL, input waits until the batch layer has sent the new model's vectors (one UP per ID it names),
+#: or, should fewer ever come (a batch layer that stopped while publishing), until none has arrived for this long.
+VECTORS_STALL_S = 10.0
+
+
 class ALSSpeedModelManager(SpeedModelManager):
     """Oryx's ALS speed logic: MODEL / MODEL-REF / UP build the model; each input batch yields X and Y UPs."""
 
@@ -32,23 +38,31 @@ class ALSSpeedModelManager(SpeedModelManager):
         self.model: ALSSpeedModel | None = None
         self._summary_log = RateLimitedLog(log, 60.0, logging.INFO)
         self._no_solver_log = RateLimitedLog(log)
+        self._vectors_awaited = 0  # UPs the latest MODEL announced (its user and item IDs) and not yet received
+        self._last_update = time.monotonic()
 
     # -- the update topic -------------------------------------------------------------------------------
 
     def consume(self, message: UpdateMessage) -> None:
+        self._last_update = time.monotonic()
         if isinstance(message, VectorUpdate):
             self._consume_vector(message)
         elif isinstance(message, ModelMessage):
-            self._install(pmml_to_als_model(message.pmml))
+            info = pmml_to_als_model(message.pmml)
+            self._install(info)
+            self._vectors_awaited = len(info.x_ids) + len(info.y_ids)
         elif isinstance(message, ModelRefMessage):
             ref = open_model_ref(message.uri, self._config)
             if ref is None:
                 return
             tables = {side: ref.side(side) for side in ("X", "Y")}
             model = self._install(ref.info)
+            self._vectors_awaited = 0
             for side, table in tables.items():
                 if table is not None:
                     self._set_vectors(model, side, table.id_list(), table.matrix)
+                else:  # this side's vectors come as UPs
+                    self._vectors_awaited += len(ref.info.x_ids if side == "X" else ref.info.y_ids)
             log.info("Loaded model from %s: %s", message.uri, model)
 
     def _consume_vector(self, update: VectorUpdate) -> None:
@@ -61,6 +75,7 @@ class ALSSpeedModelManager(SpeedModelManager):
             model.set_user_vector(update.id, update.vector)
         else:
             model.set_item_vector(update.id, update.vector)
+        self._vectors_awaited = max(0, self._vectors_awaited - 1)
         self._summary_log.event("Model: %s", model)
 
     @staticmethod
@@ -89,8 +104,12 @@ class ALSSpeedModelManager(SpeedModelManager):
         return model
 
     def model_status(self) -> ModelStatus:
-        """'none' before any model, 'loading' while less than min-model-load-fraction is loaded, else 'ready'."""
+        """'none' before any model; 'loading' while less than min-model-load-fraction is loaded, or while the
+        latest MODEL's vectors are still arriving (folding new input into half old, half new vectors would mix two
+        generations); else 'ready'."""
         status = load_status(self.model, self._min_fraction)
+        if status == "ready" and self._vectors_awaited and time.monotonic() - self._last_update < VECTORS_STALL_S:
+            return "loading"
         if status == "ready" and self.model is not None:
             self.model.precompute_solvers()
         return status
@@ -99,7 +118,7 @@ class ALSSpeedModelManager(SpeedModelManager):
 
     def build_updates(self, new_data: Sequence[str]) -> list[KeyValue]:
         model = self.model
-        if model is None or load_status(model, self._min_fraction) != "ready":
+        if model is None or self.model_status() != "ready":
             return []
         reject = rejecter(new_data, log)
         batch = aggregate(parse_batch(new_data, reject), model.implicit, model.log_strength, model.epsilon)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,30 @@ def test_expected_ids_gate_the_input(embedded_config: Config) -> None:
     manager.consume(ModelMessage(als_model_to_pmml(model_info())))
     assert manager.model_status() == "loading"
     assert manager.build_updates(["W100,C2,1,1"]) == []
+
+
+def test_a_new_generation_holds_input_until_its_vectors_have_all_arrived(embedded_config: Config) -> None:
+    """The old vectors are kept (over min-model-load-fraction at once), yet input waits for the new ones: folding it
+    into some new and some old vectors would mix two generations."""
+    manager = _manager(embedded_config)
+    model, *vectors = model_messages()
+    manager.consume(decode(*model))
+    for message in vectors:
+        assert manager.model_status() == "loading" and manager.build_updates(["W100,C2,1,1"]) == []
+        manager.consume(decode(*message))
+    assert manager.model_status() == "ready" and manager.build_updates(["W100,C2,1,1"]) != []
+
+
+def test_a_generation_whose_vectors_stop_coming_is_used_after_a_while(embedded_config: Config,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("speed.als.manager.VECTORS_STALL_S", 0.3)
+    manager = _manager(embedded_config)
+    model, *vectors = model_messages()
+    for message in [model, *vectors[:2]]:
+        manager.consume(decode(*message))
+    assert manager.model_status() == "loading"
+    time.sleep(0.35)
+    assert manager.model_status() == "ready"
 
 
 def test_new_model_with_other_features_starts_over_and_same_features_keeps_vectors(embedded_config: Config) -> None:
