@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -79,7 +80,9 @@ def decode(key: str | None, value: str) -> UpdateMessage:
     if key != UP:
         raise InvalidInput(f"bad update message key {key!r} (expected MODEL, MODEL-REF or UP)")
     try:
-        update = json.loads(value)
+        update = _load_json(value)
+        if isinstance(update, list) and _holds_float_ids(update):  # an integer beyond 64 bits: its exact text
+            update = json.loads(value)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"UP message is not JSON: {exc.msg}") from None
     if not isinstance(update, list) or len(update) < 3 or update[0] not in ("X", "Y"):
@@ -96,6 +99,24 @@ def decode(key: str | None, value: str) -> UpdateMessage:
             raise InvalidInput(f"UP message for {id_} has known IDs that are not a list")
         known = tuple(str(k) for k in update[3])
     return VectorUpdate(update[0], str(id_), np.asarray(vector, dtype=np.float32), known)
+
+
+def _load_json(text: str) -> Any:
+    """orjson where it takes the text (faster than the standard parser); the standard parser for what only it accepts
+    (NaN, Infinity, numbers beyond float range, lone surrogates). :func:`decode` checks the one thing orjson reads
+    differently: integers beyond 64 bits, which it returns as floats."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _holds_float_ids(update: list[Any]) -> bool:
+    """Whether the ID or a known ID of a parsed UP is a float (such IDs are turned into text)."""
+    if len(update) > 1 and isinstance(update[1], float):
+        return True
+    known = update[3] if len(update) > 3 else None
+    return isinstance(known, list) and float in set(map(type, known))
 
 
 UpParts: TypeAlias = tuple[str, str, str, list[str] | None]

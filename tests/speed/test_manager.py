@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from oryxpy.messages import UP, ModelMessage, ModelRefMessage, decode, up_value
 from oryxpy.modelfiles import write_vectors
 from oryxpy.pmml import als_model_to_pmml
 from oryxpy.storage import LocalStorage
-from speed.als.manager import ALSSpeedModelManager
+from speed.als.manager import VECTORS_STALL_S, ALSSpeedModelManager
 from tests.speed.fixtures import ITEMS, USERS, expected_new_vector, model_info, model_messages, svd_factors
 
 
@@ -83,13 +83,15 @@ def test_a_new_generation_holds_input_until_its_vectors_have_all_arrived(embedde
 
 def test_a_generation_whose_vectors_stop_coming_is_used_after_a_while(embedded_config: Config,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("speed.als.manager.VECTORS_STALL_S", 0.3)
+    clock = SimpleNamespace(now=100.0)
+    monkeypatch.setattr("speed.als.manager.time", SimpleNamespace(monotonic=lambda: clock.now))
     manager = _manager(embedded_config)
     model, *vectors = model_messages()
     for message in [model, *vectors[:2]]:
         manager.consume(decode(*message))
+    clock.now += VECTORS_STALL_S - 0.1
     assert manager.model_status() == "loading"
-    time.sleep(0.35)
+    clock.now += 0.2
     assert manager.model_status() == "ready"
 
 

@@ -35,6 +35,26 @@ def test_decode_tolerates_numeric_ids_and_speed_layer_fourth_element():
 
 
 @pytest.mark.parametrize(
+    "value",
+    [
+        '["X","u",[1.5,-2e-3,3]]', ' [ "Y" , "i" , [ 1 , 2 ] , null ] ', '["X","u",[NaN,Infinity,-Infinity]]',
+        '["X",123456789012345678901234567890,[1]]', '["X","\\ud800",[1]]', '["X","\\u00e9\\u4e2d",[1e400,-1e-400]]',
+        '["X","u",[0.1,0.2,0.30000000000000004,3.4028235e38,1.17549435e-38,5e-324]]', '["X",-7,[1],[1,"a",2.5]]',
+        '["Y","i",[123456789012345678901234567891,-98765432109876543210],[123456789012345678901]]',
+    ],
+)
+def test_decode_takes_and_returns_what_the_standard_parser_does(value):
+    """The fast parser is only a shortcut: for every text, decode gives what the standard JSON parser's result gives."""
+    import json
+
+    update = decode("UP", value)
+    expected = json.loads(value)
+    assert isinstance(update, VectorUpdate) and (update.matrix, update.id) == (expected[0], str(expected[1]))
+    np.testing.assert_array_equal(update.vector, np.asarray(expected[2], dtype=np.float32))
+    assert update.known == (tuple(str(k) for k in expected[3]) if len(expected) > 3 and expected[3] is not None else None)
+
+
+@pytest.mark.parametrize(
     ("key", "value", "message"),
     [
         ("BOGUS", "x", "bad update message key 'BOGUS'"),
