@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pyarrow as pa
 import threadpoolctl
 import uvicorn
 
@@ -38,16 +39,23 @@ def server_config(config: Config) -> uvicorn.Config:
     )
 
 
-def limit_blas_threads(config: Config) -> None:
-    """Cap BLAS threads process-wide: concurrent requests, not one request's matrix product, should use the cores."""
+def prepare_process(config: Config) -> None:
+    """Process-wide settings of a serving process, made before it loads a model.
+
+    BLAS threads are capped: concurrent requests, not one request's matrix product, should use the cores. Arrow
+    allocates from the C library's allocator, not its default mimalloc pool: the buffers of a model load are then given
+    back to the OS once freed (1M items x 50, 500k users: RSS growth 1.37-1.42x raw float32 against 1.50-1.51x, and
+    the load 3.3-3.7 s against 3.9-5.3 s; ``bench_model_load.py``).
+    """
     threads = config.settings.serving.blas_threads
     if threads > 0:
         threadpoolctl.threadpool_limits(threads, user_api="blas")
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def run(config: Config) -> None:
     """Serve until SIGINT/SIGTERM, then finish in-flight requests and stop the update consumer."""
-    limit_blas_threads(config)
+    prepare_process(config)
     compat.warn_at_startup(config, "serving")
     uv = server_config(config)
     scheme = "https" if uv.ssl_certfile else "http"

@@ -29,13 +29,14 @@ from oryxpy.messages import ModelRefMessage, VectorUpdate, decode, encode  # noq
 
 QUERIES = 200
 POLL = 1000  # messages per poll of the update consumer (its max_records)
+EXTRA_SETS: list[str] = []  # --set KEY=VALUE: more settings for every model and server of the run
 
 
 def config_for(mode: str, root: Path, port: int = 0, ef: int = 128):  # type: ignore[no-untyped-def]
     index = "hnsw" if mode == "hnsw" else "none"
     return load_config(environ={}, sets=[f"oryx.embedded.state-dir={root}/state", "oryx.update-topic.broker=",
                                          f"oryx.serving.approximate-index={index}", f"oryx.serving.hnsw.ef-search={ef}",
-                                         f"oryx.serving.api.port={port}"])
+                                         f"oryx.serving.api.port={port}", *EXTRA_SETS])
 
 
 def recall(model, targets: np.ndarray, truth: list[set[str]]) -> float:  # type: ignore[no-untyped-def]
@@ -125,10 +126,10 @@ def serve(mode: str, root: Path, uri: str, port: int, ef: int, graph: str) -> No
 
     from serving.als.manager import ALSServingModelManager
     from serving.app import create_app
-    from serving.layer import limit_blas_threads
+    from serving.layer import prepare_process
 
     config = config_for(mode, root, port, ef)
-    limit_blas_threads(config)
+    prepare_process(config)
     from serving.vectors.ann import HNSWIndex
     from serving.vectors.model import VectorServingModel
 
@@ -166,8 +167,9 @@ def http(args: argparse.Namespace) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+        sets = [arg for setting in args.set for arg in ("--set", setting)]
         server = subprocess.Popen([sys.executable, __file__, "--serve", mode, str(root), uri, str(port), str(args.ef),
-                                   args.graph],
+                                   args.graph, *sets],
                                   stdout=subprocess.PIPE, text=True)
         try:
             line = server.stdout.readline().split()  # type: ignore[union-attr]
@@ -282,14 +284,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--plot", default=str(Path(__file__).resolve().parent / "serving_scale.png"))
     parser.add_argument("--graph", default=str(Path(tempfile.gettempdir()) / f"bench-ann-graph-{os.getpid()}"))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting for every model and server of the run (e.g. oryx.serving.scan-threads=1)")
     parser.add_argument("--serve", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    EXTRA_SETS.extend(args.set)
     if args.serve:
         serve(args.serve[0], Path(args.serve[1]), args.serve[2], int(args.serve[3]), int(args.serve[4]), args.serve[5])
         return
-    from serving.layer import limit_blas_threads
+    from serving.layer import prepare_process
 
-    limit_blas_threads(config_for("exact", Path(tempfile.gettempdir())))
+    prepare_process(config_for("exact", Path(tempfile.gettempdir())))
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} at start")
     if args.sizes:
         rows = scale(args)

@@ -72,7 +72,10 @@ def child(uri: str, root: Path, profile: bool, ups: bool) -> None:
     from oryxpy.storage import LocalStorage
     from serving.als.manager import ALSServingModelManager
 
+    from serving.layer import prepare_process
+
     config = load_config(environ={}, sets=[f"oryx.embedded.state-dir={root}/state", "oryx.update-topic.broker="])
+    prepare_process(config)  # as the serving layer's process does
     manager = ALSServingModelManager(config)
     base = rss_mb()
     profiler = cProfile.Profile() if profile else None

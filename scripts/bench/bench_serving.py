@@ -76,9 +76,9 @@ def serve(rate: str, root: Path, uri: str, port: int) -> None:
     import uvicorn
 
     from serving.app import create_app
-    from serving.layer import limit_blas_threads
+    from serving.layer import prepare_process
 
-    limit_blas_threads(config_for(rate, root))
+    prepare_process(config_for(rate, root))
     base = rss_mb()
     manager, seconds = load_manager(rate, root, uri)
     print(f"LOADED {seconds:.1f} {rss_mb() - base:.0f} {manager.get_model().nbytes() / 2**20:.0f}", flush=True)
@@ -135,11 +135,11 @@ def main() -> None:
     if args.serve:
         serve(args.serve[0], Path(args.serve[1]), args.serve[2], int(args.serve[3]))
         return
-    from serving.layer import limit_blas_threads
+    from serving.layer import prepare_process
     from serving.vectors.model import VectorServingModel
     from serving.vectors.queries import top_n
 
-    limit_blas_threads(config_for("1.0", Path(tempfile.gettempdir())))
+    prepare_process(config_for("1.0", Path(tempfile.gettempdir())))
 
     print(f"setup: {args.items} items x {args.features} features, {args.users} users, Poisson(20) known items; "
           f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), shared machine: numbers are noisy")

@@ -118,3 +118,18 @@ def test_one_model_ref_reader_for_both_layers(embedded_config: Config, tmp_path:
     write_vectors(storage, f"{model_dir}/Y", ["a", "b"], np.ones((2, 3), np.float32))
     table = ref.side("Y")
     assert table is not None and table.id_list() == ["a", "b"] and table.matrix.shape == (2, 3) and table.known is None
+
+
+def test_a_serving_process_takes_arrow_buffers_from_the_c_allocator() -> None:
+    """So that a model load's Parquet buffers go back to the OS once freed (pyarrow's default pool keeps some)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    code = ("import pyarrow as pa; from oryxpy.config import default_config; from serving.layer import prepare_process; "
+            "before = pa.default_memory_pool().backend_name; prepare_process(default_config()); "
+            "print(before, pa.default_memory_pool().backend_name)")
+    before, after = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                                   env=env).stdout.split()
+    assert before != "system" and after == "system"
