@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,13 +18,10 @@ from speed.als.aggregate import aggregate, parse_batch
 from speed.als.model import ALSSpeedModel
 from speed.als.updates import fold_in_batch
 from speed.batch import rejecter
+from speed.generation import AwaitedVectors
 from speed.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
-
-#: After a new MODEL, input waits until the batch layer has sent the new model's vectors (one UP per ID it names),
-#: or, should fewer ever come (a batch layer that stopped while publishing), until none has arrived for this long.
-VECTORS_STALL_S = 10.0
 
 
 class ALSSpeedModelManager(SpeedModelManager):
@@ -38,31 +34,28 @@ class ALSSpeedModelManager(SpeedModelManager):
         self.model: ALSSpeedModel | None = None
         self._summary_log = RateLimitedLog(log, 60.0, logging.INFO)
         self._no_solver_log = RateLimitedLog(log)
-        self._vectors_awaited = 0  # UPs the latest MODEL announced (its user and item IDs) and not yet received
-        self._last_update = time.monotonic()
+        self._awaited = AwaitedVectors()
 
     # -- the update topic -------------------------------------------------------------------------------
 
     def consume(self, message: UpdateMessage) -> None:
-        self._last_update = time.monotonic()
         if isinstance(message, VectorUpdate):
             self._consume_vector(message)
         elif isinstance(message, ModelMessage):
             info = pmml_to_als_model(message.pmml)
             self._install(info)
-            self._vectors_awaited = len(info.x_ids) + len(info.y_ids)
+            self._awaited.expect(len(info.x_ids) + len(info.y_ids))
         elif isinstance(message, ModelRefMessage):
             ref = open_model_ref(message.uri, self._config)
             if ref is None:
                 return
             tables = {side: ref.side(side) for side in ("X", "Y")}
             model = self._install(ref.info)
-            self._vectors_awaited = 0
             for side, table in tables.items():
                 if table is not None:
                     self._set_vectors(model, side, table.id_list(), table.matrix)
-                else:  # this side's vectors come as UPs
-                    self._vectors_awaited += len(ref.info.x_ids if side == "X" else ref.info.y_ids)
+            self._awaited.expect(sum(len(ref.info.x_ids if side == "X" else ref.info.y_ids)  # those come as UPs
+                                     for side, table in tables.items() if table is None))
             log.info("Loaded model from %s: %s", message.uri, model)
 
     def _consume_vector(self, update: VectorUpdate) -> None:
@@ -75,7 +68,7 @@ class ALSSpeedModelManager(SpeedModelManager):
             model.set_user_vector(update.id, update.vector)
         else:
             model.set_item_vector(update.id, update.vector)
-        self._vectors_awaited = max(0, self._vectors_awaited - 1)
+        self._awaited.arrived()
         self._summary_log.event("Model: %s", model)
 
     @staticmethod
@@ -108,7 +101,7 @@ class ALSSpeedModelManager(SpeedModelManager):
         latest MODEL's vectors are still arriving (folding new input into half old, half new vectors would mix two
         generations); else 'ready'."""
         status = load_status(self.model, self._min_fraction)
-        if status == "ready" and self._vectors_awaited and time.monotonic() - self._last_update < VECTORS_STALL_S:
+        if status == "ready" and self._awaited.pending:
             return "loading"
         if status == "ready" and self.model is not None:
             self.model.precompute_solvers()

@@ -27,6 +27,7 @@ from oryxpy.records import Interaction, parse_interaction
 from oryxpy.storage import join_uri, storage_for
 from oryxpy.topics import KeyValue
 from speed.batch import rejecter
+from speed.generation import AwaitedVectors
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
         self._min_fraction = float(config.settings.speed.min_model_load_fraction)
         self.model: TwoTowerSpeedModel | None = None
         self._lock = threading.RLock()
+        self._awaited = AwaitedVectors()
 
     # -- the update topic -------------------------------------------------------------------------------
 
@@ -76,15 +78,20 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
         if isinstance(message, VectorUpdate):
             self._consume_vector(message)
         elif isinstance(message, ModelMessage):
-            self._install(pmml_to_als_model(message.pmml), None)
+            info = pmml_to_als_model(message.pmml)
+            self._install(info, None)
+            self._awaited.expect(len(info.x_ids) + len(info.y_ids))
         elif isinstance(message, ModelRefMessage):
             storage = storage_for(message.uri, self._config)
             if not storage.exists(message.uri):
                 log.warning("Unable to load model file at %s; ignoring", message.uri)
                 return
             base = message.uri.rstrip("/").rsplit("/", 1)[0]
-            model = self._install(pmml_to_als_model(storage.read_text(message.uri)), base)
-            self._load_vectors(model, base)
+            info = pmml_to_als_model(storage.read_text(message.uri))
+            model = self._install(info, base)
+            loaded = self._load_vectors(model, base)
+            self._awaited.expect(sum(len(info.x_ids if side == "X" else info.y_ids)  # those come as UPs
+                                     for side in ("X", "Y") if side not in loaded))
 
     def _consume_vector(self, update: VectorUpdate) -> None:
         with self._lock:
@@ -100,6 +107,7 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
             else:
                 model.known.setdefault(update.id, {})
             model.expected[update.matrix].discard(update.id)
+        self._awaited.arrived()
 
     def _install(self, info: ALSModelInfo, base: str | None) -> TwoTowerSpeedModel:
         if info.extra.get("modelType") != MODEL_TYPE:
@@ -130,12 +138,15 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
                  len(info.x_ids), len(info.y_ids), tower.buckets)
         return model
 
-    def _load_vectors(self, model: TwoTowerSpeedModel, base: str) -> None:
+    def _load_vectors(self, model: TwoTowerSpeedModel, base: str) -> set[str]:
+        """Load X/ and Y/ where the model directory has them; returns the sides loaded."""
         storage = storage_for(base, self._config)
+        loaded: set[str] = set()
         for side in ("X", "Y"):
             uri = join_uri(base, side)
             if not storage.is_dir(uri):
                 continue
+            loaded.add(side)
             ids, matrix, known = read_vectors(storage, uri)
             with self._lock:
                 if side == "Y":
@@ -144,16 +155,19 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
                     for n, user in enumerate(ids):
                         model.known[user] = dict.fromkeys(known[n] if known is not None else [])
                 model.expected[side].difference_update(ids)
+        return loaded
 
     def model_status(self) -> ModelStatus:
-        """'none' before any model, 'loading' below min-model-load-fraction, else 'ready' (read by the speed runner)."""
-        return load_status(self.model, self._min_fraction)
+        """'none' before any model; 'loading' below min-model-load-fraction, or while the latest model's vectors are
+        still arriving (:class:`AwaitedVectors`); else 'ready' (read by the speed runner)."""
+        status = load_status(self.model, self._min_fraction)
+        return "loading" if status == "ready" and self._awaited.pending else status
 
     # -- the input topic --------------------------------------------------------------------------------
 
     def build_updates(self, new_data: Sequence[str]) -> list[KeyValue]:
         model = self.model
-        if model is None or load_status(model, self._min_fraction) != "ready":
+        if model is None or self.model_status() != "ready":
             return []
         reject = rejecter(new_data, log)
         contents: dict[str, ItemContent] = {}

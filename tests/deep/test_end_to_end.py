@@ -98,6 +98,22 @@ def test_deep_model_serves_and_speed_layer_places_new_items(tmp_path: Path) -> N
         assert client.get("/item/allIDs").text.count("a-new") == 1
 
 
+def test_speed_manager_holds_input_until_a_new_generations_vectors_arrive(tmp_path: Path) -> None:
+    config = embedded_config_at(tmp_path / "state", **FAST_DEEP, **{"oryx.ml.eval.test-fraction": 0.0})
+    generation(config, interactions() + contents())
+    model, *vectors = read_updates(config)
+    assert isinstance(model, ModelMessage) and vectors
+    speed = TwoTowerSpeedModelManager(config)
+    for message in [model, *vectors]:
+        speed.consume(message)
+    assert speed.model_status() == "ready"
+    speed.consume(model)  # the next generation: the vectors of this one are kept, yet its own are awaited
+    for message in vectors:
+        assert speed.model_status() == "loading" and speed.build_updates([f"uA0,a5,1,{T0}"]) == []
+        speed.consume(message)
+    assert speed.model_status() == "ready" and speed.build_updates([f"uA0,a5,1,{T0}"]) != []
+
+
 def test_speed_manager_loads_model_ref_and_rejects_other_models(tmp_path: Path) -> None:
     config = embedded_config_at(tmp_path / "state", **FAST_DEEP, **{"oryx.ml.eval.test-fraction": 0.0,
                                                                      "oryx.update-topic.message.max-size": 1024})

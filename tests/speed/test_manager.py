@@ -15,7 +15,8 @@ from oryxpy.messages import UP, ModelMessage, ModelRefMessage, decode, up_value
 from oryxpy.modelfiles import write_vectors
 from oryxpy.pmml import als_model_to_pmml
 from oryxpy.storage import LocalStorage
-from speed.als.manager import VECTORS_STALL_S, ALSSpeedModelManager
+from speed.als.manager import ALSSpeedModelManager
+from speed.generation import VECTORS_STALL_S
 from tests.speed.fixtures import ITEMS, USERS, expected_new_vector, model_info, model_messages, svd_factors
 
 
@@ -84,7 +85,7 @@ def test_a_new_generation_holds_input_until_its_vectors_have_all_arrived(embedde
 def test_a_generation_whose_vectors_stop_coming_is_used_after_a_while(embedded_config: Config,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     clock = SimpleNamespace(now=100.0)
-    monkeypatch.setattr("speed.als.manager.time", SimpleNamespace(monotonic=lambda: clock.now))
+    monkeypatch.setattr("speed.generation.time", SimpleNamespace(monotonic=lambda: clock.now))
     manager = _manager(embedded_config)
     model, *vectors = model_messages()
     for message in [model, *vectors[:2]]:
