@@ -43,9 +43,9 @@ def prepare_process(config: Config) -> None:
     """Process-wide settings of a serving process, made before it loads a model.
 
     BLAS threads are capped: concurrent requests, not one request's matrix product, should use the cores. Arrow
-    allocates from the C library's allocator, not its default mimalloc pool: the buffers of a model load are then given
-    back to the OS once freed (1M items x 50, 500k users: RSS growth 1.37-1.42x raw float32 against 1.50-1.51x, and
-    the load 3.3-3.7 s against 3.9-5.3 s; ``bench_model_load.py``).
+    allocates from the C library's allocator, not its default mimalloc pool, which kept part of a model load's freed
+    buffers (1M items x 50, 500k users, ``bench_model_load.py``: RSS growth 1.42-1.43x raw float32 in most runs
+    against 1.49-1.53x).
     """
     threads = config.settings.serving.blas_threads
     if threads > 0:

@@ -71,7 +71,6 @@ def child(uri: str, root: Path, profile: bool, ups: bool) -> None:
     from oryxpy.messages import ModelRefMessage
     from oryxpy.storage import LocalStorage
     from serving.als.manager import ALSServingModelManager
-
     from serving.layer import prepare_process
 
     config = load_config(environ={}, sets=[f"oryx.embedded.state-dir={root}/state", "oryx.update-topic.broker="])
