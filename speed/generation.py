@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
+
+from oryxpy.pmml import ALSModelInfo
 
 #: How long input waits, at most, after the last of a new model's vectors that did arrive.
 VECTORS_STALL_S = 10.0
@@ -21,9 +24,10 @@ class AwaitedVectors:
         self._count = 0
         self._last = time.monotonic()
 
-    def expect(self, count: int) -> None:
-        """A new model: ``count`` vectors are to come as UPs (0 when it brought its vectors itself)."""
-        self._count = count
+    def expect(self, info: ALSModelInfo, loaded: Collection[str] = ()) -> None:
+        """A new model: one UP is to come for each user and item it names, except on the sides ("X", "Y") whose
+        vectors it ``loaded`` itself (a MODEL-REF with X/ or Y/)."""
+        self._count = (0 if "X" in loaded else len(info.x_ids)) + (0 if "Y" in loaded else len(info.y_ids))
         self._last = time.monotonic()
 
     def arrived(self) -> None:

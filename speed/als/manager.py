@@ -44,7 +44,7 @@ class ALSSpeedModelManager(SpeedModelManager):
         elif isinstance(message, ModelMessage):
             info = pmml_to_als_model(message.pmml)
             self._install(info)
-            self._awaited.expect(len(info.x_ids) + len(info.y_ids))
+            self._awaited.expect(info)
         elif isinstance(message, ModelRefMessage):
             ref = open_model_ref(message.uri, self._config)
             if ref is None:
@@ -54,8 +54,7 @@ class ALSSpeedModelManager(SpeedModelManager):
             for side, table in tables.items():
                 if table is not None:
                     self._set_vectors(model, side, table.id_list(), table.matrix)
-            self._awaited.expect(sum(len(ref.info.x_ids if side == "X" else ref.info.y_ids)  # those come as UPs
-                                     for side, table in tables.items() if table is None))
+            self._awaited.expect(ref.info, loaded={side for side, table in tables.items() if table is not None})
             log.info("Loaded model from %s: %s", message.uri, model)
 
     def _consume_vector(self, update: VectorUpdate) -> None:

@@ -80,7 +80,7 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
         elif isinstance(message, ModelMessage):
             info = pmml_to_als_model(message.pmml)
             self._install(info, None)
-            self._awaited.expect(len(info.x_ids) + len(info.y_ids))
+            self._awaited.expect(info)
         elif isinstance(message, ModelRefMessage):
             storage = storage_for(message.uri, self._config)
             if not storage.exists(message.uri):
@@ -89,9 +89,7 @@ class TwoTowerSpeedModelManager(SpeedModelManager):
             base = message.uri.rstrip("/").rsplit("/", 1)[0]
             info = pmml_to_als_model(storage.read_text(message.uri))
             model = self._install(info, base)
-            loaded = self._load_vectors(model, base)
-            self._awaited.expect(sum(len(info.x_ids if side == "X" else info.y_ids)  # those come as UPs
-                                     for side in ("X", "Y") if side not in loaded))
+            self._awaited.expect(info, loaded=self._load_vectors(model, base))
 
     def _consume_vector(self, update: VectorUpdate) -> None:
         with self._lock:
