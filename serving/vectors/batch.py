@@ -18,6 +18,7 @@ GATHER_SHARE = 0.5  # a leader waits at most this share of the last product's ti
 GATHER_MAX_S = 0.010
 GATHER_FROM_S = 0.004  # no waiting after shorter products: the callers' own work would cost more than it saves
 CHUNK_ROWS = 8192  # rows of a batch product computed at a time (8192 x 32 float32 = 1 MB, stays in cache)
+CHUNK_COLUMNS = 32768  # items of a column-major matrix multiplied at a time
 CHUNKS_PER_THREAD = 4  # a product is split over threads only when each gets at least this many chunks
 
 _pool_lock = threading.Lock()
@@ -146,14 +147,23 @@ class ScanBatcher:
 
 
 def batch_product(matrix: np.ndarray, targets: np.ndarray, threads: int = 1) -> np.ndarray:
-    """``(matrix @ targets).T``, C-contiguous: each query's scores are one contiguous row. Computed by row chunks that
-    stay in cache, transposed into place (a plain product has each query's scores strided across the whole result);
-    the chunks are shared among ``threads`` threads, the caller's one of them."""
+    """``(matrix @ targets).T``, C-contiguous: each query's scores are one contiguous row. Computed by row chunks, shared
+    among ``threads`` threads, the caller's one of them. A column-major ``matrix`` (``Block`` order "F") is multiplied
+    from the left, each chunk straight into its columns of the result (1M x 50 items, 8 queries, 2 threads: 15-16 ms
+    against 20-25 ms for a row-major one); a row-major chunk's product stays in cache and is transposed into place (a plain
+    product has each query's scores strided across the whole result)."""
     out = np.empty((targets.shape[1], len(matrix)), dtype=np.float32)
-    starts = list(range(0, len(matrix), CHUNK_ROWS))
+    column_major = matrix.ndim == 2 and matrix.strides[0] == matrix.itemsize and len(matrix) > 1
+    step = CHUNK_COLUMNS if column_major else CHUNK_ROWS
+    starts = list(range(0, len(matrix), step))
     parts = max(1, min(threads, len(starts) // CHUNKS_PER_THREAD))
+    queries = np.ascontiguousarray(targets.T, dtype=np.float32)
 
     def compute(part: int) -> None:
+        if column_major:
+            for start in starts[part::parts]:
+                np.matmul(queries, matrix[start : start + step].T, out=out[:, start : start + step])
+            return
         chunk = np.empty((min(CHUNK_ROWS, len(matrix)), targets.shape[1]), dtype=np.float32)
         for start in starts[part::parts]:
             rows = min(CHUNK_ROWS, len(matrix) - start)

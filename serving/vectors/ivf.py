@@ -82,7 +82,7 @@ def rebuild(store: VectorStore, lists: int, probes: int, seed: int | None = None
     matrix = np.concatenate([b.matrix[: b.n] for b in live]) if live else np.empty((0, store.features), np.float32)
     ids = store.table.as_arrow(store.live_nums())
     index = IVFIndex.train(matrix, lists or default_lists(len(matrix)), probes, seed)
-    fresh = VectorStore(store.features, index.lists, index.assign)
+    fresh = VectorStore(store.features, index.lists, index.assign, store.order)
     fresh.fill(ids, matrix)
     fresh.recent = set(store.recent)
     return fresh, index

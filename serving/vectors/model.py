@@ -78,7 +78,8 @@ class VectorServingModel(ModelReads):
         self.ann_ready = threading.Event()  # set when the graph of the current items is installed
         buckets = 1 if self.lsh.scans_all or self.use_ivf or self.use_hnsw else self.lsh.num_buckets
         self.X = VectorStore(features)
-        self.Y = VectorStore(features, buckets, self.lsh.indices_for)
+        # items feature by feature when queries scan them all; vector by vector when a graph's candidates are gathered
+        self.Y = VectorStore(features, buckets, self.lsh.indices_for, order="C" if self.use_hnsw else "F")
         self.known = KnownItems()
         self.expected_users: set[str] = set()
         self.expected_items: set[str] = set()

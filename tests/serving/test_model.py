@@ -40,6 +40,39 @@ def test_store_grows_and_swap_removes() -> None:
     assert store.get("v3").tolist() == [0, 0, 2] and len(store) == 98  # type: ignore[union-attr]
 
 
+def test_a_column_major_store_keeps_its_layout_through_loads_writes_and_growth() -> None:
+    """Items scanned exactly are stored feature by feature ("F"); every way in keeps that layout and the vectors."""
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((1000, 5)).astype(np.float32)
+    vectors.flags.writeable = False  # as a bulk load's view of Arrow memory
+    store = VectorStore(5, order="F")
+    store.fill([f"i{j}" for j in range(1000)], vectors)
+    matrix = store.blocks[0].matrix
+    assert matrix.flags.f_contiguous and matrix.flags.writeable
+    np.testing.assert_array_equal(matrix[:1000], vectors)
+    store.set("i7", vec(1, 2, 3, 4, 5))
+    for j in range(1000, 1700):  # grows the block
+        store.set(f"i{j}", np.full(5, j, dtype=np.float32))
+    store.remove("i0")  # the last row moves into the hole
+    block = store.blocks[0]
+    assert block.matrix.strides[0] == 4 and len(block.matrix) > block.n == 1699
+    assert store.get("i7").tolist() == [1, 2, 3, 4, 5] and store.get("i1699").tolist() == [1699] * 5  # type: ignore[union-attr]
+    np.testing.assert_array_equal(store.get("i500"), vectors[500])  # type: ignore[arg-type]
+    store.write_rows(store.table.find_many(["i8", "i9"]), np.ones((2, 5), dtype=np.float32))
+    assert store.get("i9").tolist() == [1] * 5 and store.equal_rows(store.table.find_many(["i8"]), np.ones((1, 5), np.float32))[0]  # type: ignore[union-attr]
+    merged = store.merged_with(["i1", "new"], np.zeros((2, 5), dtype=np.float32))
+    assert merged.blocks[0].matrix.strides[0] == 4 and merged.get("i1").tolist() == [0] * 5  # type: ignore[union-attr]
+    assert merged.get("i1699").tolist() == [1699] * 5 and len(merged) == 1700  # type: ignore[union-attr]
+    np.testing.assert_allclose(merged.blocks[0].norms[: merged.blocks[0].n],
+                               np.linalg.norm(np.asarray(merged.blocks[0].matrix[: merged.blocks[0].n], np.float64), axis=1),
+                               rtol=1e-6)
+
+
+def test_items_are_column_major_for_scans_and_row_major_for_a_graph() -> None:
+    assert VectorServingModel(4, True).Y.order == "F" and VectorServingModel(4, True).X.order == "C"
+    assert VectorServingModel(4, True, approximate_index="hnsw").Y.order == "C"
+
+
 def test_store_moves_vectors_between_buckets() -> None:
     lsh = LocalitySensitiveHash(0.3, 2, num_cores=2, seed=1)
     store = VectorStore(2, lsh.num_buckets, lsh.indices_for)

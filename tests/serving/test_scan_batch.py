@@ -26,6 +26,22 @@ def test_a_product_split_over_threads_equals_the_plain_product(threads: int) -> 
     np.testing.assert_allclose(product, (matrix @ targets).T, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_a_column_major_product_equals_the_plain_product(threads: int) -> None:
+    """Items stored feature by feature (a block's "F" layout, live rows a prefix of a larger capacity)."""
+    rng = np.random.default_rng(threads)
+    rows = scan.CHUNK_COLUMNS * 5 + 77
+    capacity = np.asfortranarray(rng.standard_normal((rows + 1000, 12)).astype(np.float32))
+    matrix = capacity[:rows]
+    assert not matrix.flags.c_contiguous and matrix.strides[0] == 4
+    targets = rng.standard_normal((12, 5)).astype(np.float32)
+    product = batch_product(matrix, targets, threads)
+    assert product.shape == (5, rows) and product.flags.c_contiguous
+    np.testing.assert_allclose(product, (np.ascontiguousarray(matrix) @ targets).T, rtol=1e-5, atol=1e-5)
+    single = batch_product(matrix, targets[:, :1], threads)
+    np.testing.assert_allclose(single[0], product[0], rtol=1e-5, atol=1e-5)
+
+
 def test_a_helper_thread_failure_reaches_the_caller() -> None:
     matrix = np.ones((CHUNK_ROWS * 8, 3), dtype=np.float32)
     with pytest.raises(ValueError):
