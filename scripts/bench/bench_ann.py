@@ -121,6 +121,7 @@ def plot(rows: list[tuple[int, dict[str, float]]], path: Path) -> None:
 
 def serve(mode: str, root: Path, uri: str, port: int, ef: int, graph: str) -> None:
     """Child process: load the MODEL-REF, wait for the graph (or load the one the in-process step saved), serve."""
+    import pandas  # noqa: F401 - before the baseline, as in bench_model_load: pyarrow imports it on a first conversion
     import pyarrow.parquet  # noqa: F401
     import uvicorn
 

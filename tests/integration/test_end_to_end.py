@@ -44,6 +44,7 @@ def run_first_minute(system: RunningSystem, data: bytes) -> None:
     assert len(lines) == 10 and all(len(line.split(",")) == 2 for line in lines)
     known = set(system.get("/knownItems/196").text.split())
     assert known and not known & {line.split(",")[0] for line in lines}
+    assert_exact_top(system, "196", known)
 
     models_before = system.model_count()
     assert system.get("/recommend/brand-new-user").status_code == 404
@@ -57,6 +58,21 @@ def run_first_minute(system: RunningSystem, data: bytes) -> None:
     fresh = system.get("/recommend/brand-new-user?howMany=5").text.strip().splitlines()
     assert len(fresh) == 5
     print(f"new user recommendable {freshness:.2f} s after the third /pref")  # noqa: T201
+
+
+def assert_exact_top(system: RunningSystem, user: str, known: set[str]) -> None:
+    """/recommend is the top 10 of the served model's own scores (/estimate) over every item the user does not know:
+    the same values, and each item's value its /estimate (IDs may only differ between equal float32 scores)."""
+    items = system.get("/item/allIDs").text.split()
+    scores: dict[str, float] = {}
+    for start in range(0, len(items), 200):
+        chunk = items[start : start + 200]
+        scores.update(zip(chunk, (float(v) for v in system.get(f"/estimate/{user}/{'/'.join(chunk)}").text.split()),
+                          strict=True))
+    best = sorted((v for i, v in scores.items() if i not in known), reverse=True)[:10]
+    served = [(i, float(v)) for i, v in (line.split(",") for line in system.get(f"/recommend/{user}").text.split())]
+    assert [v for _, v in served] == pytest.approx(best, rel=1e-6), (served, best)
+    assert all(v == pytest.approx(scores[i], rel=1e-9) for i, v in served)
 
 
 def test_embedded_first_minute(embedded_config, shared_data, tmp_path):
