@@ -116,7 +116,7 @@ def _holds_float_ids(update: list[Any]) -> bool:
     if len(update) > 1 and isinstance(update[1], float):
         return True
     known = update[3] if len(update) > 3 else None
-    return isinstance(known, list) and float in set(map(type, known))
+    return isinstance(known, list) and any(isinstance(k, float) for k in known)
 
 
 UpParts: TypeAlias = tuple[str, str, str, list[str] | None]

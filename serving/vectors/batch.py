@@ -153,11 +153,11 @@ def batch_product(matrix: np.ndarray, targets: np.ndarray, threads: int = 1) -> 
     against 20-25 ms for a row-major one); a row-major chunk's product stays in cache and is transposed into place (a plain
     product has each query's scores strided across the whole result)."""
     out = np.empty((targets.shape[1], len(matrix)), dtype=np.float32)
-    column_major = matrix.ndim == 2 and matrix.strides[0] == matrix.itemsize and len(matrix) > 1
+    column_major = len(matrix) > 1 and matrix.strides[0] == matrix.itemsize
     step = CHUNK_COLUMNS if column_major else CHUNK_ROWS
     starts = list(range(0, len(matrix), step))
     parts = max(1, min(threads, len(starts) // CHUNKS_PER_THREAD))
-    queries = np.ascontiguousarray(targets.T, dtype=np.float32)
+    queries = np.ascontiguousarray(targets.T, dtype=np.float32) if column_major else targets
 
     def compute(part: int) -> None:
         if column_major:

@@ -70,7 +70,7 @@ class Block:
     def take(self, matrix: np.ndarray, norms: np.ndarray, nums: np.ndarray) -> None:
         """Hold these rows (``matrix`` is kept if it has this block's layout: a read-only view is copied on first
         write; otherwise it is copied into that layout now)."""
-        if self.order == "F" and not np.asarray(matrix).flags.f_contiguous:
+        if self.order == "F" and not matrix.flags.f_contiguous:
             self.matrix = column_major(matrix)
         else:
             self.matrix = np.asarray(matrix, dtype=np.float32, order=self.order)  # type: ignore[call-overload]
