@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from oryxpy import validation
 from oryxpy.config import Config, load_config
 from oryxpy.errors import ConfigError, OryxError
+from oryxpy.malloc import prepare_allocators
 
 log = logging.getLogger("oryxpy")
 
@@ -67,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print_spark_submit(config, args.print_spark_submit)
         elif args.command in LAYERS:
+            if args.command == "serving":
+                prepare_allocators()  # before numpy and Arrow load (oryxpy.malloc)
             from oryxpy.identity import resolve_identity
 
             importlib.import_module(LAYERS[args.command]).run(resolve_identity(config))

@@ -91,6 +91,16 @@ def _only_chunk(column: pa.ChunkedArray) -> pa.Array:
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
+def _float_values(flat: pa.Array) -> np.ndarray:
+    """A flat array of vector values as float32: without nulls, a view of its data buffer alone, so that a validity
+    bitmap the reader attached (500k x 50 values: 3 MB) is freed with the Arrow array."""
+    if flat.type == pa.float32() and not flat.null_count:
+        values: np.ndarray = np.frombuffer(flat.buffers()[1], dtype=np.float32, count=len(flat), offset=4 * flat.offset)
+        return values
+    copied: np.ndarray = flat.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return copied
+
+
 def read_vector_table(storage: Storage, dir_uri: str, features: int | None = None) -> VectorTable:
     """Read a vectors directory (every ``*.parquet`` under it); ``features``, when given, must be the vectors' length."""
     files = [u for u in storage.list(dir_uri) if u.endswith(".parquet")] if storage.is_dir(dir_uri) else [dir_uri]
@@ -107,7 +117,7 @@ def read_vector_table(storage: Storage, dir_uri: str, features: int | None = Non
     vectors = [c for t in tables for c in t.column("vector").chunks]
     flat = pa.concat_arrays([v.flatten() for v in vectors]) if len(vectors) > 1 else \
         (vectors[0].flatten() if vectors else pa.array([], pa.float32()))
-    matrix = flat.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    matrix = _float_values(flat)
     n = len(ids)
     k = len(matrix) // n if n else 0
     if n and len(matrix) != n * k:

@@ -11,6 +11,7 @@ import uvicorn
 from oryxpy import compat
 from oryxpy.config import Config
 from oryxpy.errors import ConfigError, OryxError
+from oryxpy.malloc import single_malloc_arena
 from serving.app import context_prefix
 from serving.experiments.app import create_serving_app
 from serving.limits import server_limits
@@ -42,15 +43,18 @@ def server_config(config: Config) -> uvicorn.Config:
 def prepare_process(config: Config) -> None:
     """Process-wide settings of a serving process, made before it loads a model.
 
-    BLAS threads are capped: concurrent requests, not one request's matrix product, should use the cores. Arrow
-    allocates from the C library's allocator, not its default mimalloc pool, which kept part of a model load's freed
-    buffers (1M items x 50, 500k users, ``bench_model_load.py``: RSS growth 1.42-1.43x raw float32 in most runs
-    against 1.49-1.53x).
+    BLAS threads are capped: concurrent requests, not one request's matrix product, should use the cores. Memory is
+    kept close to what the model holds: Arrow allocates from the C library's allocator, not its default mimalloc pool,
+    which kept part of a model load's freed buffers (1M items x 50, 500k users, ``bench_model_load.py``: RSS growth
+    1.42-1.43x raw float32 in most runs against 1.49-1.53x), and glibc's malloc keeps one arena. ``oryxpy serving``
+    sets both before numpy and Arrow load (``oryxpy.malloc``), which also covers Arrow's internal buffers and threads
+    started by imports.
     """
     threads = config.settings.serving.blas_threads
     if threads > 0:
         threadpoolctl.threadpool_limits(threads, user_api="blas")
     pa.set_memory_pool(pa.system_memory_pool())
+    single_malloc_arena()
 
 
 def run(config: Config) -> None:

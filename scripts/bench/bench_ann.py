@@ -22,6 +22,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from oryxpy.malloc import prepare_allocators  # noqa: E402
+
+prepare_allocators()  # before Arrow loads, as `oryxpy serving` does
 from bench_serving import latency_report, make_data, rss_mb, run_threads, write_model  # noqa: E402
 
 from oryxpy.config import load_config  # noqa: E402

@@ -24,6 +24,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from oryxpy.malloc import prepare_allocators  # noqa: E402
+
+prepare_allocators()  # before Arrow loads, as `oryxpy serving` does
 from bench_serving import make_data, rss_mb, write_model  # noqa: E402
 
 POLL = 1000  # records per poll of the update consumer

@@ -1,6 +1,7 @@
 """Known items as numbers: user ID number -> item ID numbers (the numbers of the model's ``X`` and ``Y`` ID tables).
 
-A bulk load (MODEL-REF) gives an int32 CSR (``indptr`` by user number, ``indices``); UP messages add pairs to a small
+A bulk load (MODEL-REF) gives a CSR: ``indptr`` by user number (int32 up to 2**31 pairs) and the item numbers
+bit-packed (``entries``, ``serving.vectors.packed``: 20 bits each for 1M items); UP messages add pairs to a small
 overlay of tuples (``extra``, never repeating the CSR row). ``added`` holds the pairs added since the last MODEL,
 which the next MODEL keeps (spec 5.2). A store rebuilt with new numbers is followed by :meth:`renumber`.
 Not synchronized: one writer; readers copy a row at once (a replaced tuple or array is atomic under the GIL).
@@ -14,13 +15,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from serving.vectors.packed import PackedInts
+
 Row = tuple[int, ...]
 
 
 class KnownItems:
     def __init__(self, indptr: np.ndarray | None = None, indices: np.ndarray | None = None) -> None:
-        self.indptr = np.zeros(1, dtype=np.int64) if indptr is None else indptr
-        self.indices = np.empty(0, dtype=np.int32) if indices is None else indices
+        indptr = np.zeros(1, dtype=np.int64) if indptr is None else indptr
+        self.indptr = indptr.astype(np.int32 if indptr[-1] < 2**31 else np.int64, copy=False)
+        self.entries = PackedInts(indices)
         self.extra: dict[int, Row] = {}
         self.added: dict[int, Row] = {}
 
@@ -31,8 +35,8 @@ class KnownItems:
     def base_row(self, user: int) -> np.ndarray:
         indptr = self.indptr
         if 0 <= user < len(indptr) - 1:
-            return self.indices[indptr[user] : indptr[user + 1]]
-        return self.indices[:0]
+            return self.entries[indptr[user] : indptr[user + 1]]
+        return self.entries[:0]
 
     def row(self, user: int) -> list[int]:
         """The user's item numbers: the bulk-loaded ones, then those added since, in order."""
@@ -49,10 +53,11 @@ class KnownItems:
         if in_csr.any():
             rows = np.sort(users[in_csr])
             rows = rows[np.concatenate([[True], rows[1:] != rows[:-1]])]
-            starts, lengths = self.indptr[rows], self.indptr[rows + 1] - self.indptr[rows]
+            starts = self.indptr[rows].astype(np.int64)
+            lengths = self.indptr[rows + 1] - starts
             first = np.cumsum(lengths) - lengths
             entries = np.repeat(starts - first, lengths) + np.arange(int(lengths.sum()))
-            known_keys = np.sort((np.repeat(rows, lengths) << 32) | self.indices[entries].astype(np.int64))
+            known_keys = np.sort((np.repeat(rows, lengths) << 32) | self.entries[entries].astype(np.int64))
             pair_keys = (users[in_csr] << 32) | items[in_csr]
             at = np.minimum(np.searchsorted(known_keys, pair_keys), max(len(known_keys) - 1, 0))
             held[in_csr] = known_keys[at] == pair_keys if len(known_keys) else False
@@ -94,7 +99,7 @@ class KnownItems:
 
     def counts_per_item(self, items: int) -> np.ndarray:
         """Number of users knowing each item number below ``items``."""
-        counts = np.bincount(self.indices, minlength=items)[:items].astype(np.int64)
+        counts = np.bincount(self.entries.to_numpy(), minlength=items)[:items].astype(np.int64)
         for extra in self.extra.values():
             for item in extra:
                 if item < items:
@@ -104,9 +109,9 @@ class KnownItems:
     def renumbered(self, users: np.ndarray | None, items: np.ndarray | None) -> KnownItems:
         """The same pairs under new numbers: ``users[old]`` / ``items[old]`` is the new number of an old one (every
         referenced one must be mapped, i.e. >= 0); None keeps that side's numbers."""
-        indptr, indices = self.indptr, self.indices
+        indptr, indices = self.indptr, self.entries.to_numpy()
         if items is not None and len(indices):
-            indices = items[indices].astype(np.int32)
+            indices = items[indices]
         if users is not None and self.csr_users:
             entry_user = np.repeat(users[: self.csr_users], np.diff(indptr))
             indices = indices[np.argsort(entry_user, kind="stable")]
@@ -131,12 +136,12 @@ class KnownItems:
 
     def referenced_items(self) -> np.ndarray:
         overlay = {i for rows in (self.extra, self.added) for row in rows.values() for i in row}
-        return np.union1d(np.unique(self.indices), np.fromiter(overlay, dtype=np.int64))
+        return np.union1d(np.unique(self.entries.to_numpy()), np.fromiter(overlay, dtype=np.int64))
 
     def nbytes(self) -> int:
         """The CSR arrays, and the overlay estimated at 64 B a tuple plus 8 B an entry."""
         overlay = sum(64 + 8 * len(r) for rows in (self.extra, self.added) for r in rows.values())
-        return int(self.indptr.nbytes + self.indices.nbytes + overlay)
+        return int(self.indptr.nbytes + self.entries.nbytes + overlay)
 
 
 def from_lists(lengths: np.ndarray, codes: np.ndarray, user_nums: np.ndarray, users: int) -> KnownItems:
@@ -161,9 +166,9 @@ def from_lists(lengths: np.ndarray, codes: np.ndarray, user_nums: np.ndarray, us
                 seen.add(code)
     if len(user_nums) == users and np.array_equal(user_nums, np.arange(users)):
         if not len(repeated):
-            return KnownItems(np.concatenate([[0], np.cumsum(lengths)]), codes.astype(np.int32))
+            return KnownItems(np.concatenate([[0], np.cumsum(lengths)]), codes)
         kept_lengths = lengths - np.bincount(keys[~keep] // stride, minlength=len(lengths))
-        return KnownItems(np.concatenate([[0], np.cumsum(kept_lengths)]), codes[keep].astype(np.int32))
+        return KnownItems(np.concatenate([[0], np.cumsum(kept_lengths)]), codes[keep])
     rows = keys // stride
     del keys
     last = np.full(users, -1, dtype=np.int64)
@@ -178,7 +183,7 @@ def from_lists(lengths: np.ndarray, codes: np.ndarray, user_nums: np.ndarray, us
         order = np.argsort(target, kind="stable")
         kept_codes = kept_codes[order]
     indptr = np.concatenate([[0], np.cumsum(new_lengths)]).astype(np.int64)
-    return KnownItems(indptr, kept_codes.astype(np.int32))
+    return KnownItems(indptr, kept_codes)
 
 
 def list_codes(lists: pa.Array | pa.ChunkedArray | Sequence[Sequence[str]],

@@ -12,8 +12,8 @@ import numpy as np
 from oryxpy.als import compute_updated_xu
 from oryxpy.errors import ModelNotReady
 from serving import rescorer as rescoring
+from serving.vectors.block import Block
 from serving.vectors.model import VectorServingModel
-from serving.vectors.vectors import Block
 
 SAMPLE_STRIDE = 64  # one score in this many is sampled to bound the top-N threshold from below
 MARGIN = 10  # graph candidates asked beyond howMany and the excluded items

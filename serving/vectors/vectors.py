@@ -1,6 +1,10 @@
 """Vectors of one side of the model (users X or items Y) in contiguous float32 blocks, one per LSH bucket or IVF list,
 with a compact ID table (``serving.vectors.ids``): each ID has a number, each block row holds the number of its ID, and one
-int array maps ID numbers to ``pos * buckets + bucket`` (-1: the ID is known but has no vector, e.g. a known item)."""
+int array maps ID numbers to ``pos * buckets + bucket`` (-1: the ID is known but has no vector, e.g. a known item).
+
+A store of one block whose row r holds ID number r, for every number below its count and no other (after a bulk load,
+and while IDs get vectors in the order they are numbered), keeps neither array: 8 bytes an ID (1M items and 500k users:
+11 MB). The first change that breaks that order makes both (``_number_rows``)."""
 
 from __future__ import annotations
 
@@ -14,105 +18,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from oryxpy.als.solver import gram
+from serving.vectors.block import GROWTH, MIN_CAPACITY, Block, row_norms
 from serving.vectors.ids import IdTable, distinct_ids
-
-GROWTH = 1.5  # capacity grows geometrically (amortized O(1) appends) but wastes at most a third
-MIN_CAPACITY = 16
-NORM_CHUNK = 65536
-TRANSPOSE_ROWS = 8192
 
 BucketFn = Callable[[np.ndarray], np.ndarray]
 IdList: TypeAlias = Sequence[str] | pa.Array | pa.ChunkedArray
-
-
-def row_norms(matrix: np.ndarray) -> np.ndarray:
-    """Euclidean norms of the rows, accumulated in double precision chunk by chunk, as float32."""
-    out = np.empty(len(matrix), dtype=np.float32)
-    for start in range(0, len(matrix), NORM_CHUNK):
-        chunk = matrix[start : start + NORM_CHUNK].astype(np.float64)
-        out[start : start + len(chunk)] = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))
-    return out
-
-
-def column_major(matrix: np.ndarray) -> np.ndarray:
-    """A float32 copy of ``matrix`` in column-major layout, transposed a cache-sized band of rows at a time (1M x 50:
-    0.1 s, against 0.9 s for numpy's own copy to Fortran order)."""
-    out = np.empty((matrix.shape[1], len(matrix)), dtype=np.float32)
-    for start in range(0, len(matrix), TRANSPOSE_ROWS):
-        out[:, start : start + TRANSPOSE_ROWS] = matrix[start : start + TRANSPOSE_ROWS].T
-    return out.T
-
-
-class Block:
-    """The vectors of one bucket: rows [0, n) of ``matrix`` are live; ``norms`` and ``nums`` (ID numbers) parallel them.
-
-    ``order`` is the matrix's memory layout: "C" keeps each vector contiguous (fast to gather a few rows, as a graph's
-    candidates are); "F" keeps each feature contiguous over the rows, which makes a scan of every row 25-35 % faster
-    (``serving.vectors.batch``) and writing one vector slower (50 strided values)."""
-
-    __slots__ = ("matrix", "norms", "nums", "n", "order")
-
-    def __init__(self, features: int, capacity: int = 0, order: str = "C"):
-        self.order = order
-        self.matrix: np.ndarray = np.empty((capacity, features), dtype=np.float32, order=order)  # type: ignore[call-overload]
-        self.norms = np.empty(capacity, dtype=np.float32)
-        self.nums = np.empty(capacity, dtype=np.int32)
-        self.n = 0
-
-    def _grow(self, needed: int) -> None:
-        capacity = max(MIN_CAPACITY, int(len(self.nums) * GROWTH), needed)
-        for name in ("matrix", "norms", "nums"):
-            old = getattr(self, name)
-            new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype, order=self.order)  # type: ignore[call-overload]
-            new[: self.n] = old[: self.n]
-            setattr(self, name, new)
-
-    def take(self, matrix: np.ndarray, norms: np.ndarray, nums: np.ndarray) -> None:
-        """Hold these rows (``matrix`` is kept if it has this block's layout: a read-only view is copied on first
-        write; otherwise it is copied into that layout now)."""
-        if self.order == "F" and not matrix.flags.f_contiguous:
-            self.matrix = column_major(matrix)
-        else:
-            self.matrix = np.asarray(matrix, dtype=np.float32, order=self.order)  # type: ignore[call-overload]
-        self.norms, self.nums, self.n = norms, nums, len(nums)
-
-    def append(self, num: int, vector: np.ndarray) -> int:
-        if self.n == len(self.nums):
-            self._grow(self.n + 1)
-        pos = self.n
-        self.matrix[pos] = vector
-        self.norms[pos] = np.linalg.norm(vector.astype(np.float64))
-        self.nums[pos] = num
-        self.n += 1
-        return pos
-
-    def writable(self) -> np.ndarray:
-        """The matrix, made writable: a bulk load's read-only view of Arrow memory is copied (then swapped in) once."""
-        if not self.matrix.flags.writeable:
-            self.matrix = self.matrix.copy(order="K")
-        return self.matrix
-
-    def write(self, pos: int, vector: np.ndarray) -> None:
-        self.writable()[pos] = vector
-        self.norms[pos] = np.linalg.norm(vector.astype(np.float64))
-
-    def write_rows(self, positions: np.ndarray, vectors: np.ndarray) -> None:
-        """Overwrite rows one at a time (each row copy is atomic under the GIL, for readers that copy rows unlocked),
-        with their norms computed at once."""
-        matrix, norms = self.writable(), row_norms(vectors)
-        for pos, vector, norm in zip(positions.tolist(), vectors, norms.tolist(), strict=True):
-            matrix[pos] = vector
-            self.norms[pos] = norm
-
-    def nbytes(self) -> int:
-        return int(self.matrix.nbytes + self.norms.nbytes + self.nums.nbytes)
 
 
 class VectorStore:
     """id -> float32 vector; deletion swaps the bucket's last row into the hole.
 
     Not synchronized: the model guards it with its read-write lock (a reader reads ``loc`` once, so a writer replacing
-    it with a larger copy is safe). ``recent`` holds IDs newly given a vector since the last MODEL (spec 4.1 / 5.2),
+    it with a larger copy, or making it, is safe; None: number r is row r of the one block, below ``count``). ``recent`` holds IDs newly given a vector since the last MODEL (spec 4.1 / 5.2),
     which a new MODEL keeps even if it does not list them. ``order`` is the blocks' layout (``Block``).
     """
 
@@ -123,10 +40,10 @@ class VectorStore:
         self.buckets = buckets
         self.bucket_of = bucket_of
         self.order = order
-        self.blocks = [Block(features, order=order) for _ in range(buckets)]
+        self.blocks = [Block(features, order=order, numbered_by_position=buckets == 1) for _ in range(buckets)]
         self.table = IdTable()
         self.loc_dtype = np.int32 if buckets == 1 else np.int64  # pos * buckets + bucket must fit
-        self.loc = np.full(MIN_CAPACITY, -1, dtype=self.loc_dtype)
+        self.loc: np.ndarray | None = None if buckets == 1 else np.full(MIN_CAPACITY, -1, dtype=self.loc_dtype)
         self.count = 0
         self.recent: set[str] = set()
 
@@ -142,7 +59,7 @@ class VectorStore:
 
     def live_nums(self) -> np.ndarray:
         """ID numbers of every vector, in block order."""
-        live = [block.nums[: block.n] for _, block in self.live_blocks()]
+        live = [block.nums_at() for _, block in self.live_blocks()]
         return np.concatenate(live) if live else np.empty(0, dtype=np.int32)
 
     def _bucket(self, vector: np.ndarray) -> int:
@@ -154,6 +71,8 @@ class VectorStore:
 
     def locate_num(self, num: int) -> tuple[int, int] | None:
         loc = self.loc
+        if loc is None:
+            return (0, num) if 0 <= num < self.count else None
         if num < 0 or num >= len(loc) or loc[num] < 0:
             return None
         where = int(loc[num])
@@ -167,6 +86,8 @@ class VectorStore:
         """``pos * buckets + bucket`` of many ID numbers (-1 where absent)."""
         loc = self.loc
         nums = np.asarray(nums, dtype=np.int64)
+        if loc is None:
+            return np.where((nums >= 0) & (nums < self.count), nums, -1)
         inside = (nums >= 0) & (nums < len(loc))
         out = np.full(len(nums), -1, dtype=np.int64)
         out[inside] = loc[nums[inside]]
@@ -179,11 +100,11 @@ class VectorStore:
         self.blocks[0].write_rows(self.rows_of(nums), np.asarray(vectors, dtype=np.float32))
 
     def id_at(self, bucket: int, pos: int) -> str:
-        return self.table.id_of(int(self.blocks[bucket].nums[pos]))
+        return self.table.id_of(self.blocks[bucket].num_at(pos))
 
     def block_ids(self, block: Block, rows: np.ndarray | None = None) -> list[str]:
         """The IDs of a block's live rows (or of ``rows`` of it)."""
-        return self.table.ids_of(block.nums[: block.n] if rows is None else block.nums[rows])
+        return self.table.ids_of(block.nums_at(rows))
 
     def numbers_adding(self, ids: pa.Array) -> np.ndarray:
         """The numbers of many IDs; those not in the table are added without a vector (by the only writer)."""
@@ -225,7 +146,7 @@ class VectorStore:
         return None if loc is None else self.blocks[loc[0]].matrix[loc[1]].copy()
 
     def _reserve(self, size: int) -> None:
-        if size > len(self.loc):
+        if self.loc is not None and size > len(self.loc):
             grown = np.full(max(size, int(len(self.loc) * GROWTH)), -1, dtype=self.loc_dtype)
             grown[: len(self.loc)] = self.loc
             self.loc = grown
@@ -251,12 +172,30 @@ class VectorStore:
             self._remove_at(*loc)
         else:
             self.recent.add(id_)
-        self.loc[num] = self.blocks[bucket].append(num, vector) * self.buckets + bucket
+        if self.loc is None and num != self.count:
+            self._number_rows()
+        pos = self.blocks[bucket].append(num, vector)
+        if self.loc is not None:
+            self.loc[num] = pos * self.buckets + bucket
         self.count += 1
+
+    def _number_rows(self) -> None:
+        """Make the arrays of a store whose numbers were its rows, before a change breaks that (module's note)."""
+        loc = np.full(max(len(self.table), MIN_CAPACITY), -1, dtype=self.loc_dtype)
+        loc[: self.count] = np.arange(self.count)
+        self.blocks[0].number_rows()
+        self.loc = loc
 
     def _remove_at(self, bucket: int, pos: int) -> None:
         block = self.blocks[bucket]
         last = block.n - 1
+        if self.loc is None and pos != last:
+            self._number_rows()
+        if self.loc is None:  # the last number goes: the numbers below it are still their rows
+            block.n = last
+            self.count -= 1
+            return
+        assert block.nums is not None
         self.loc[block.nums[pos]] = -1
         if pos != last:
             moved = int(block.nums[last])
@@ -325,15 +264,13 @@ class VectorStore:
             matrix = matrix[keep]
         matrix = np.asarray(matrix, dtype=np.float32)  # may be a read-only view: kept, or copied on first write
         n = len(self.table)
-        self.loc = np.empty(max(n, MIN_CAPACITY), dtype=self.loc_dtype)
-        self.loc[n:] = -1
         norms = row_norms(matrix)
         if self.buckets == 1:
             block = Block(self.features, order=self.order)
-            block.take(matrix, norms, np.arange(n, dtype=np.int32))
-            self.blocks = [block]
-            self.loc[:n] = np.arange(n)
+            block.take(matrix, norms, None)
+            self.blocks, self.loc = [block], None
         else:
+            self.loc = np.full(max(n, MIN_CAPACITY), -1, dtype=self.loc_dtype)
             buckets = self.bucket_of(matrix)  # type: ignore[misc]
             for bucket in range(self.buckets):
                 rows = np.flatnonzero(buckets == bucket)
@@ -374,7 +311,8 @@ class VectorStore:
 
     def nbytes(self) -> int:
         """Bytes held: the blocks' arrays, the location array and the ID table."""
-        return sum(b.nbytes() for b in self.blocks) + int(self.loc.nbytes) + self.table.nbytes()
+        return sum(b.nbytes() for b in self.blocks) + (0 if self.loc is None else int(self.loc.nbytes)) + \
+            self.table.nbytes()
 
 
 def renumbering(old: VectorStore, new: VectorStore, referenced: np.ndarray) -> np.ndarray | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 from oryxpy.config import Config
 from oryxpy.lsh import LocalitySensitiveHash
@@ -28,7 +29,7 @@ def test_store_grows_and_swap_removes() -> None:
     store = VectorStore(3)
     for i in range(100):
         store.set(f"v{i}", vec(i, 0, 1))
-    assert len(store) == 100 and store.blocks[0].n == 100 and len(store.blocks[0].nums) < 160
+    assert len(store) == 100 and store.blocks[0].n == 100 and len(store.blocks[0].norms) < 160
     store.remove("v0")
     store.remove("v50")
     assert len(store) == 98 and "v0" not in store
@@ -38,6 +39,54 @@ def test_store_grows_and_swap_removes() -> None:
     assert store.blocks[0].norms[store.locate("v3")[1]] == np.float32(np.sqrt(10))  # type: ignore[index]
     store.set("v3", vec(0, 0, 2))
     assert store.get("v3").tolist() == [0, 0, 2] and len(store) == 98  # type: ignore[union-attr]
+
+
+def assert_store_holds(store: VectorStore, expected: dict[str, np.ndarray]) -> None:
+    """Every way to read the store agrees with ``expected`` (ID -> vector)."""
+    assert len(store) == len(expected) and sorted(store.ids()) == sorted(expected)
+    for id_, vector in expected.items():
+        bucket, row = store.locate(id_)  # type: ignore[misc]
+        assert store.id_at(bucket, row) == id_ and store.get(id_).tolist() == vector.tolist()  # type: ignore[union-attr]
+        assert np.isclose(store.blocks[bucket].norms[row], np.linalg.norm(vector))
+    nums = store.table.find_many(list(expected))
+    rows = store.rows_of(nums)
+    assert (rows >= 0).all() and store.equal_rows(nums, np.array(list(expected.values()))).all()
+    assert "ghost" not in store and (store.rows_of(store.table.find_many(["ghost"])) < 0).all()
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_a_store_numbered_by_position_keeps_no_arrays_until_an_update_breaks_that_order(order: str) -> None:
+    """After a bulk load, row r holds ID number r: the store keeps no number arrays (8 bytes an ID) while updates
+    keep that order, and makes them, with every vector still in place, at the first that does not."""
+    rng = np.random.default_rng(5)
+    store = VectorStore(3, order=order)
+    ids = [f"i{i}" for i in range(50)]
+    matrix = rng.standard_normal((50, 3), dtype=np.float32)
+    store.fill(ids, matrix)
+    expected = dict(zip(ids, matrix, strict=True))
+    steps = [
+        ("overwrite", lambda: store.set("i7", vec(1, 2, 3)), {"i7": vec(1, 2, 3)}, True),
+        ("new in order", lambda: store.set("i50", vec(0, 0, 5)), {"i50": vec(0, 0, 5)}, True),
+        ("last removed", lambda: store.remove("i50"), {"i50": None}, True),
+        ("re-added last", lambda: store.set("i50", vec(0, 3, 0)), {"i50": vec(0, 3, 0)}, True),
+        ("number without vector", lambda: store.add_id("ghost"), {}, True),
+        ("new past it", lambda: store.set("i51", vec(4, 0, 0)), {"i51": vec(4, 0, 0)}, False),
+        ("middle removed", lambda: store.remove("i3"), {"i3": None}, False),
+    ]
+    for name, step, changes, by_position in steps:
+        step()
+        for id_, vector in changes.items():
+            if vector is None:
+                expected.pop(id_)
+            else:
+                expected[id_] = vector
+        assert (store.loc is None) == by_position and (store.blocks[0].nums is None) == by_position, name
+        assert_store_holds(store, expected)
+    other = VectorStore(3, order=order)
+    other.fill(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    other.remove("a")  # the first of three: the last row moves into its place
+    assert other.loc is not None and other.id_at(0, 0) == "c"
+    assert_store_holds(other, {"b": vec(0, 1, 0), "c": vec(0, 0, 1)})
 
 
 def test_a_column_major_store_keeps_its_layout_through_loads_writes_and_growth() -> None:

@@ -1,5 +1,5 @@
-"""The compact serving model: the ID table, known items as int32 CSR with an overlay, renumbering across bulk loads,
-and the memory it takes against the raw float32 vectors."""
+"""The compact serving model: the ID table, known items as a CSR of byte-packed numbers with an overlay, renumbering
+across bulk loads, and the memory it takes against the raw float32 vectors."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from oryxpy.storage import LocalStorage
 from serving.vectors.ids import IdTable, last_occurrences
 from serving.vectors.known import from_lists
 from serving.vectors.model import VectorServingModel
+from serving.vectors.packed import PackedInts
 from serving.vectors.queries import top_n
 from serving.vectors.vectors import VectorStore
 
@@ -55,6 +56,25 @@ def test_known_lists_become_a_csr_without_repeats() -> None:
     assert known.added == {1: (3,)} and known.counts_per_item(10).tolist()[2:5] == [1, 1, 1]
     renumbered = known.renumbered(np.array([1, 0]), np.arange(10)[::-1].copy())
     assert renumbered.row(0) == [5, 7, 6] and renumbered.row(1) == [1] and renumbered.added == {0: (6,)}
+
+
+@pytest.mark.parametrize("top", [0, 255, 256, 70_000, 2**24 - 1, 2**24, 2**31 - 1])
+def test_packed_numbers_take_the_fewest_bytes_and_read_back(top: int) -> None:
+    rng = np.random.default_rng(top)
+    values = np.append(rng.integers(0, top + 1, 1000), [top, 0])
+    packed = PackedInts(values)
+    assert packed.width == max(1, top.bit_length()) and packed.nbytes == -(-len(values) // 8) * packed.width + 8
+    assert packed.to_numpy().tolist() == values.tolist() and packed.to_numpy().dtype == np.int32
+    assert packed[10:20].tolist() == values[10:20].tolist() and packed[5:5].tolist() == []
+    picks = rng.integers(0, len(values), 50)
+    assert packed[picks].tolist() == values[picks].tolist()
+
+
+def test_packed_numbers_refuse_what_int32_cannot_hold() -> None:
+    for bad in ([-1, 3], [2**31]):
+        with pytest.raises(ValueError, match=r"\[0, 2\*\*31\)"):
+            PackedInts(np.array(bad, dtype=np.int64))
+    assert len(PackedInts()) == 0 and PackedInts().to_numpy().tolist() == []
 
 
 def test_known_items_survive_renumbering_by_a_later_bulk_load() -> None:
@@ -98,9 +118,9 @@ def test_model_memory_is_near_the_raw_vectors() -> None:
     model.bulk_load_items(item_ids, y)
     model.bulk_load_users(pa.array([f"U{u}" for u in range(users)]), x, known)
     raw = x.nbytes + y.nbytes
-    # vectors, norms, ID tables and 20 known items a user (int32): about 1.3x; Python objects took 2.4x
-    assert model.nbytes() <= 1.35 * raw, model.nbytes() / raw
-    assert model.known.nbytes() <= 4.1 * len(known.flatten()) + 8 * (users + 1)
+    # vectors, norms, ID tables and 20 known items a user (16 bits each for 60k items): 1.2x; Python objects took 2.4x
+    assert model.nbytes() <= 1.22 * raw, model.nbytes() / raw
+    assert model.known.nbytes() <= 2 * len(known.flatten()) + 16 + 4 * (users + 1)
     user = "U17"
     expected = known[17].as_py()
     assert model.known_items(user) == tuple(dict.fromkeys(expected))
@@ -133,3 +153,32 @@ def test_a_serving_process_takes_arrow_buffers_from_the_c_allocator() -> None:
     before, after = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                                    env=env).stdout.split()
     assert before != "system" and after == "system"
+
+
+def test_a_serving_process_keeps_one_malloc_arena_and_arrow_on_it() -> None:
+    """So that freed buffers of a Parquet read on many threads are not left between live ones in per-thread arenas:
+    ``oryxpy serving`` sets its allocators before numpy and Arrow load; ``prepare_process``, later, covers the
+    threads started after it."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "if sys.argv[1] == 'early': from oryxpy.malloc import prepare_allocators; prepare_allocators()\n"
+            "import ctypes, threading; import numpy as np; import pyarrow as pa; from oryxpy.config import default_config\n"
+            "from serving.layer import prepare_process\n"
+            "if sys.argv[1] == 'late': prepare_process(default_config())\n"
+            "threads = [threading.Thread(target=lambda: [np.ones(100 + i) for i in range(1000)]) for _ in range(4)]\n"
+            "[t.start() for t in threads]; [t.join() for t in threads]\n"
+            "print(pa.default_memory_pool().backend_name, pa.total_allocated_bytes() >= 0, flush=True)\n"
+            "ctypes.CDLL('libc.so.6').malloc_stats()")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+
+    def allocators(mode: str) -> tuple[str, int]:
+        run = subprocess.run([sys.executable, "-c", code, mode], check=True, capture_output=True, text=True, env=env)
+        return run.stdout.split()[0], sum(line.startswith("Arena ") for line in run.stderr.splitlines())
+
+    (plain_pool, plain), (late_pool, late), (early_pool, early) = allocators("plain"), allocators("late"), \
+        allocators("early")
+    assert plain >= 5 and late <= 2 and early == 1, (plain, late, early)  # late: a thread an import started keeps its own
+    assert plain_pool != "system" and late_pool == early_pool == "system"
