@@ -31,7 +31,7 @@ def column_major(matrix: np.ndarray) -> np.ndarray:
 
 class Block:
     """The vectors of one bucket: rows [0, n) of ``matrix`` are live; ``norms`` and ``nums`` (ID numbers) parallel them.
-    ``nums`` is None while each row holds the number of its position (a store of one block filled by a bulk load, or by
+    ``norms`` is None in a store that never ranks by cosine (users). ``nums`` is None while each row holds the number of its position (a store of one block filled by a bulk load, or by
     IDs given vectors in the order they were numbered); :meth:`number_rows` makes the array when that stops holding.
 
     ``order`` is the matrix's memory layout: "C" keeps each vector contiguous (fast to gather a few rows, as a graph's
@@ -40,38 +40,42 @@ class Block:
 
     __slots__ = ("matrix", "norms", "nums", "n", "order")
 
-    def __init__(self, features: int, capacity: int = 0, order: str = "C", numbered_by_position: bool = False):
+    def __init__(self, features: int, capacity: int = 0, order: str = "C", numbered_by_position: bool = False,
+                 with_norms: bool = True):
         self.order = order
         self.matrix: np.ndarray = np.empty((capacity, features), dtype=np.float32, order=order)  # type: ignore[call-overload]
-        self.norms = np.empty(capacity, dtype=np.float32)
+        self.norms: np.ndarray | None = np.empty(capacity, dtype=np.float32) if with_norms else None
         self.nums: np.ndarray | None = None if numbered_by_position else np.empty(capacity, dtype=np.int32)
         self.n = 0
 
     def _grow(self, needed: int) -> None:
-        capacity = max(MIN_CAPACITY, int(len(self.norms) * GROWTH), needed)
-        for name in ("matrix", "norms") if self.nums is None else ("matrix", "norms", "nums"):
+        capacity = max(MIN_CAPACITY, int(len(self.matrix) * GROWTH), needed)
+        for name in ("matrix", "norms", "nums"):
             old = getattr(self, name)
+            if old is None:
+                continue
             new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype, order=self.order)  # type: ignore[call-overload]
             new[: self.n] = old[: self.n]
             setattr(self, name, new)
 
-    def take(self, matrix: np.ndarray, norms: np.ndarray, nums: np.ndarray | None) -> None:
+    def take(self, matrix: np.ndarray, norms: np.ndarray | None, nums: np.ndarray | None) -> None:
         """Hold these rows (``matrix`` is kept if it has this block's layout: a read-only view is copied on first
         write; otherwise it is copied into that layout now); ``nums`` None: each row holds the number of its position."""
         if self.order == "F" and not matrix.flags.f_contiguous:
             self.matrix = column_major(matrix)
         else:
             self.matrix = np.asarray(matrix, dtype=np.float32, order=self.order)  # type: ignore[call-overload]
-        self.norms, self.nums, self.n = norms, nums, len(norms)
+        self.norms, self.nums, self.n = norms, nums, len(matrix)
 
     def append(self, num: int, vector: np.ndarray) -> int:
-        if self.n == len(self.norms):
+        if self.n == len(self.matrix):
             self._grow(self.n + 1)
         pos = self.n
         if self.nums is None and num != pos:
             self.number_rows()
         self.matrix[pos] = vector
-        self.norms[pos] = np.linalg.norm(vector.astype(np.float64))
+        if self.norms is not None:
+            self.norms[pos] = np.linalg.norm(vector.astype(np.float64))
         if self.nums is not None:
             self.nums[pos] = num
         self.n += 1
@@ -80,7 +84,7 @@ class Block:
     def number_rows(self) -> None:
         """Give the rows an explicit array of ID numbers (until now, each row's was its position)."""
         if self.nums is None:
-            self.nums = np.arange(len(self.norms), dtype=np.int32)
+            self.nums = np.arange(len(self.matrix), dtype=np.int32)
 
     def num_at(self, pos: int) -> int:
         return pos if self.nums is None else int(self.nums[pos])
@@ -91,6 +95,12 @@ class Block:
             return np.arange(self.n, dtype=np.int32) if rows is None else np.asarray(rows)
         return self.nums[: self.n] if rows is None else self.nums[rows]
 
+    def norms_at(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The norms of the live rows (or of ``rows``), for a ranking by cosine."""
+        if self.norms is None:
+            raise ValueError("this store keeps no norms")
+        return self.norms[: self.n] if rows is None else self.norms[rows]
+
     def writable(self) -> np.ndarray:
         """The matrix, made writable: a bulk load's read-only view of Arrow memory is copied (then swapped in) once."""
         if not self.matrix.flags.writeable:
@@ -99,15 +109,18 @@ class Block:
 
     def write(self, pos: int, vector: np.ndarray) -> None:
         self.writable()[pos] = vector
-        self.norms[pos] = np.linalg.norm(vector.astype(np.float64))
+        if self.norms is not None:
+            self.norms[pos] = np.linalg.norm(vector.astype(np.float64))
 
     def write_rows(self, positions: np.ndarray, vectors: np.ndarray) -> None:
         """Overwrite rows one at a time (each row copy is atomic under the GIL, for readers that copy rows unlocked),
         with their norms computed at once."""
-        matrix, norms = self.writable(), row_norms(vectors)
-        for pos, vector, norm in zip(positions.tolist(), vectors, norms.tolist(), strict=True):
+        matrix, norms = self.writable(), self.norms
+        new_norms = row_norms(vectors).tolist() if norms is not None else None
+        for i, (pos, vector) in enumerate(zip(positions.tolist(), vectors, strict=True)):
             matrix[pos] = vector
-            self.norms[pos] = norm
+            if new_norms is not None:
+                norms[pos] = new_norms[i]  # type: ignore[index]
 
     def nbytes(self) -> int:
-        return int(self.matrix.nbytes + self.norms.nbytes + (0 if self.nums is None else self.nums.nbytes))
+        return int(self.matrix.nbytes + sum(a.nbytes for a in (self.norms, self.nums) if a is not None))

@@ -77,7 +77,7 @@ class VectorServingModel(ModelReads):
         self._ann_generation = 0
         self.ann_ready = threading.Event()  # set when the graph of the current items is installed
         buckets = 1 if self.lsh.scans_all or self.use_ivf or self.use_hnsw else self.lsh.num_buckets
-        self.X = VectorStore(features)
+        self.X = VectorStore(features, with_norms=False)  # users are never ranked by cosine
         # items feature by feature when queries scan them all; vector by vector when a graph's candidates are gathered
         self.Y = VectorStore(features, buckets, self.lsh.indices_for, order="C" if self.use_hnsw else "F")
         self.known = KnownItems()

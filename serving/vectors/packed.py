@@ -53,7 +53,8 @@ class PackedInts:
         bits = positions.astype(np.int64) * self.width
         windows = self.data[(bits >> 3)[:, None] + np.arange(WINDOW)]
         raw = windows.view("<u8").reshape(-1) >> (bits & 7).astype(np.uint64)
-        return (raw & np.uint64((1 << self.width) - 1)).astype(np.int32)
+        numbers: np.ndarray = (raw & np.uint64((1 << self.width) - 1)).astype(np.int32)
+        return numbers
 
     def to_numpy(self) -> np.ndarray:
         """Every number, as int32, a place of the groups at a time."""

@@ -61,13 +61,13 @@ def _scan(model: VectorServingModel, parts: list[tuple[int, Block]], starts: np.
             block = parts[0][1]
             scores = model.batcher.scores(block.matrix[: block.n], target)
             if cosine:
-                scores /= block.norms[: block.n]
+                scores /= block.norms_at()
             return scores
         scores = np.empty(int(starts[-1]), dtype=np.float32)
         for (_, block), start in zip(parts, starts, strict=False):
             np.matmul(block.matrix[: block.n], target, out=scores[start : start + block.n])
             if cosine:
-                scores[start : start + block.n] /= block.norms[: block.n]
+                scores[start : start + block.n] /= block.norms_at()
         return scores
 
 
@@ -137,7 +137,7 @@ def _approximate(model: VectorServingModel, target64: np.ndarray, target32: np.n
         with np.errstate(invalid="ignore", divide="ignore"):
             scores = block.matrix[rows] @ target32
             if cosine:
-                scores /= block.norms[rows]
+                scores /= block.norms_at(rows)
         if exclude:
             scores[np.fromiter((i in exclude for i in ids), dtype=bool, count=len(ids))] = -np.inf
         id_array = np.array(ids, dtype=object)

@@ -33,14 +33,16 @@ class VectorStore:
     which a new MODEL keeps even if it does not list them. ``order`` is the blocks' layout (``Block``).
     """
 
-    def __init__(self, features: int, buckets: int = 1, bucket_of: BucketFn | None = None, order: str = "C"):
+    def __init__(self, features: int, buckets: int = 1, bucket_of: BucketFn | None = None, order: str = "C",
+                 with_norms: bool = True):
         if buckets > 1 and bucket_of is None:
             raise ValueError("several buckets need a bucket function")
         self.features = features
         self.buckets = buckets
         self.bucket_of = bucket_of
-        self.order = order
-        self.blocks = [Block(features, order=order, numbered_by_position=buckets == 1) for _ in range(buckets)]
+        self.order, self.with_norms = order, with_norms
+        self.blocks = [Block(features, order=order, numbered_by_position=buckets == 1, with_norms=with_norms)
+                       for _ in range(buckets)]
         self.table = IdTable()
         self.loc_dtype = np.int32 if buckets == 1 else np.int64  # pos * buckets + bucket must fit
         self.loc: np.ndarray | None = None if buckets == 1 else np.full(MIN_CAPACITY, -1, dtype=self.loc_dtype)
@@ -200,7 +202,8 @@ class VectorStore:
         if pos != last:
             moved = int(block.nums[last])
             block.writable()[pos] = block.matrix[last]
-            block.norms[pos] = block.norms[last]
+            if block.norms is not None:
+                block.norms[pos] = block.norms[last]
             block.nums[pos] = moved
             self.loc[moved] = pos * self.buckets + bucket
         block.n = last
@@ -227,7 +230,7 @@ class VectorStore:
         for bucket, block in self.live_blocks():
             chosen = np.flatnonzero(rows % self.buckets == bucket)
             matrix[chosen] = block.matrix[rows[chosen] // self.buckets]
-        fresh = VectorStore(self.features, self.buckets, self.bucket_of, self.order)
+        fresh = VectorStore(self.features, self.buckets, self.bucket_of, self.order, self.with_norms)
         fresh.fill(pa.array([i for i, kept in zip(ids, mask.tolist(), strict=True) if kept], type=pa.string()), matrix)
         return fresh
 
@@ -237,9 +240,9 @@ class VectorStore:
         new_ids = ids if isinstance(ids, pa.Array | pa.ChunkedArray) else pa.array(ids, type=pa.string())
         matrix = np.asarray(matrix, dtype=np.float32).reshape(len(new_ids), self.features)
         if flat:
-            store = VectorStore(self.features, order=self.order)
+            store = VectorStore(self.features, order=self.order, with_norms=self.with_norms)
         else:
-            store = VectorStore(self.features, self.buckets, self.bucket_of, self.order)
+            store = VectorStore(self.features, self.buckets, self.bucket_of, self.order, self.with_norms)
         if self.count:
             old_nums = self.live_nums()
             old_ids = self.table.as_arrow(old_nums)
@@ -264,7 +267,7 @@ class VectorStore:
             matrix = matrix[keep]
         matrix = np.asarray(matrix, dtype=np.float32)  # may be a read-only view: kept, or copied on first write
         n = len(self.table)
-        norms = row_norms(matrix)
+        norms = row_norms(matrix) if self.with_norms else None
         if self.buckets == 1:
             block = Block(self.features, order=self.order)
             block.take(matrix, norms, None)
@@ -275,7 +278,7 @@ class VectorStore:
             for bucket in range(self.buckets):
                 rows = np.flatnonzero(buckets == bucket)
                 block = Block(self.features, order=self.order)
-                block.take(matrix[rows], norms[rows], rows.astype(np.int32))
+                block.take(matrix[rows], None if norms is None else norms[rows], rows.astype(np.int32))
                 self.blocks[bucket] = block
                 self.loc[rows] = np.arange(len(rows), dtype=np.int64) * self.buckets + bucket
         self.count = n

@@ -120,6 +120,8 @@ def test_model_memory_is_near_the_raw_vectors() -> None:
     raw = x.nbytes + y.nbytes
     # vectors, norms, ID tables and 20 known items a user (16 bits each for 60k items): 1.2x; Python objects took 2.4x
     assert model.nbytes() <= 1.22 * raw, model.nbytes() / raw
+    assert model.X.blocks[0].norms is None and model.Y.blocks[0].norms is not None  # users are not ranked by cosine
+    assert model.X.loc is None and model.X.blocks[0].nums is None  # rows are ID numbers: no arrays for either
     assert model.known.nbytes() <= 2 * len(known.flatten()) + 16 + 4 * (users + 1)
     user = "U17"
     expected = known[17].as_py()
