@@ -31,8 +31,9 @@ def column_major(matrix: np.ndarray) -> np.ndarray:
 
 class Block:
     """The vectors of one bucket: rows [0, n) of ``matrix`` are live; ``norms`` and ``nums`` (ID numbers) parallel them.
-    ``norms`` is None in a store that never ranks by cosine (users). ``nums`` is None while each row holds the number of its position (a store of one block filled by a bulk load, or by
-    IDs given vectors in the order they were numbered); :meth:`number_rows` makes the array when that stops holding.
+    ``norms`` is None in a store that never ranks by cosine (users). ``nums`` is None while each row holds the number
+    of its position (a store of one block filled by a bulk load, or by IDs given vectors in the order they were
+    numbered); :meth:`number_rows` makes the array when that stops holding.
 
     ``order`` is the matrix's memory layout: "C" keeps each vector contiguous (fast to gather a few rows, as a graph's
     candidates are); "F" keeps each feature contiguous over the rows, which makes a scan of every row 25-35 % faster

@@ -5,8 +5,8 @@ The index is built without a per-ID Python loop: an ID's home slot grows with it
 hashes each ID's slot is ``max(home, slot of the one before + 1)``, a cumulative maximum (the table does not wrap: it
 ends past the last occupied slot with an empty one). Each number keeps 8 bits of its hash (one byte), so a bulk lookup
 compares strings only where those match: for one probe of another ID in 256. A million IDs of 7 characters take about
-17 MB (bytes, offsets, index and hash bits), against about 150 MB as Python strings in a dict. Numbers are never reused or moved: a store that drops IDs
-builds a new table.
+17 MB (bytes, offsets, index and hash bits), against about 150 MB as Python strings in a dict. Numbers are never
+reused or moved: a store that drops IDs builds a new table.
 """
 
 from __future__ import annotations
