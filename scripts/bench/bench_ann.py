@@ -1,6 +1,7 @@
 """Serving at scale: exact search (batched across threads) and the faiss HNSW index against brute-force numpy, as the
 catalogue grows; then HTTP throughput and the traffic mix against a real uvicorn, and UP messages applied per second
-while queries run. Prints ratios to brute force and writes a plot of cost against catalogue size.
+while queries run (in-process, and published to the HTTP server's update topic during the mix). Prints ratios to brute
+force and writes a plot of cost against catalogue size.
 
     .venv/bin/python scripts/bench/bench_ann.py --sizes 100000,1000000 --exact-sizes 5000000 --http-items 1000000
 """
@@ -26,6 +27,7 @@ from oryxpy.malloc import prepare_allocators  # noqa: E402
 
 prepare_allocators()  # before Arrow loads, as `oryxpy serving` does
 from bench_serving import latency_report, make_data, rss_mb, run_threads, write_model  # noqa: E402
+from topic_ups import TopicUps, item_ups, user_ups  # noqa: E402
 
 from oryxpy.config import load_config  # noqa: E402
 from oryxpy.messages import ModelRefMessage, VectorUpdate, decode, encode  # noqa: E402
@@ -37,7 +39,7 @@ EXTRA_SETS: list[str] = []  # --set KEY=VALUE: more settings for every model and
 
 def config_for(mode: str, root: Path, port: int = 0, ef: int = 128):  # type: ignore[no-untyped-def]
     index = "hnsw" if mode == "hnsw" else "none"
-    return load_config(environ={}, sets=[f"oryx.embedded.state-dir={root}/state", "oryx.update-topic.broker=",
+    return load_config(environ={}, sets=[f"oryx.embedded.state-dir={root}/state", "oryx.update-topic.broker=embedded",
                                          f"oryx.serving.approximate-index={index}", f"oryx.serving.hnsw.ef-search={ef}",
                                          f"oryx.serving.api.port={port}", *EXTRA_SETS])
 
@@ -151,7 +153,7 @@ def serve(mode: str, root: Path, uri: str, port: int, ef: int, graph: str) -> No
     if mode == "hnsw":
         model.ann_ready.wait()  # type: ignore[union-attr]
     print(f"LOADED {loaded:.1f} {time.perf_counter() - t:.1f} {rss_mb() - base:.0f}", flush=True)
-    app = create_app(config, manager, consume_updates=False)
+    app = create_app(config, manager)  # its update consumer applies the UPs that http() publishes
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -217,9 +219,26 @@ def http(args: argparse.Namespace) -> None:
             for clients in (int(c) for c in args.clients.split(",")):
                 latency_report(f"GET /recommend, {mode}, {clients} clients", *run_threads(recommend, clients, args.seconds))
             latency_report(f"mix 50/30/20 pref/recommend/similarity, {mode}, 8 clients", *run_threads(mix, 8, args.seconds))
+            if args.http_ups:
+                topic_updates(args, config_for(mode, root), base, mix)
         finally:
             server.terminate()
             server.wait(30)
+
+
+def topic_updates(args: argparse.Namespace, config: object, base: str, mix: object) -> None:
+    """UPs published to the server's update topic while 8 clients send it the mix; applied per second, from /metrics."""
+    kinds = (("users (new vectors + 1 known item)", user_ups(args.http_ups, args.users, args.http_items, args.features)),
+             ("items (new vectors)", item_ups(args.http_ups, args.http_items, args.features)))
+    for kind, values in kinds:
+        ups = TopicUps(config, base, values)
+        ups.start()
+        latency_report("mix while the UPs arrive", *run_threads(mix, 8, args.seconds))
+        ups.join(ups.timeout_s)
+        within = "within the mix" if ups.seconds <= args.seconds else f"the mix ran the first {args.seconds:.0f} s"
+        print(f"  UP {kind}, through the update topic: {ups.rate or 0:,.0f} applied/s ({len(values):,} in "
+              f"{ups.seconds:.1f} s, {within}; published in {ups.publish_seconds:.1f} s)" if ups.rate else
+              f"  UP {kind}: not all applied in {ups.timeout_s:.0f} s")
 
 
 def updates(args: argparse.Namespace) -> None:
@@ -282,6 +301,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=500_000)
     parser.add_argument("--http-items", type=int, default=1_000_000, help="0: no HTTP part")
     parser.add_argument("--up-items", type=int, default=100_000, help="0: no UP part")
+    parser.add_argument("--http-ups", type=int, default=50_000,
+                        help="UPs of users, then of items, published to the server's update topic during a mix (0: none)")
     parser.add_argument("--clients", default="8")
     parser.add_argument("--http-modes", default="exact,hnsw")
     parser.add_argument("--ef", type=int, default=128)

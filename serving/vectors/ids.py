@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 MAX_LOAD = 0.7  # slots at most 70 % full: linear probing then needs about 2 probes per hit, 6 per miss
 HASH_MASK = (1 << 64) - 1
 TAG_MASK = (1 << 8) - 1
+FEW = 16  # IDs looked up one by one rather than probed in bulk
 PROBE_ROUNDS = 8  # bulk probing rounds; a value still probing after them is looked up alone
 
 IdArray: TypeAlias = Sequence[str] | pa.Array | pa.ChunkedArray
@@ -126,6 +127,9 @@ class IdTable:
         if ids is self._base:  # the very array this table was built from (a bulk load's own IDs)
             return np.arange(self._base_n, dtype=np.int64)
         values: list[str] | pa.StringArray = ids if isinstance(ids, list) else _string_array(ids, any_offset=True)
+        if len(values) <= FEW:  # one lookup each costs less than setting up the bulk probe (1 ID: 1 us against 50 us)
+            listed = values if isinstance(values, list) else values.to_pylist()
+            return np.fromiter(map(self.find, listed), dtype=np.int64, count=len(listed))
         found = np.full(len(values), -1, dtype=np.int64)
         if self._base_n and len(values):
             self._probe(values, found)

@@ -13,8 +13,8 @@ import pyarrow as pa
 from oryxpy.als import Solver, SolverCache
 from oryxpy.lsh import LocalitySensitiveHash
 from serving.vectors import ivf
-from serving.vectors.ann import HNSWIndex
 from serving.vectors.batch import ScanBatcher
+from serving.vectors.graph_upkeep import GraphUpkeep
 from serving.vectors.known import KnownItems, from_lists, list_codes
 from serving.vectors.reads import ModelReads
 from serving.vectors.rwlock import RWLock
@@ -32,6 +32,7 @@ def _gram_factor(store: VectorStore) -> np.ndarray | None:
 
 
 WRITE_CHUNK = 256  # changes per write-lock hold: about 20 us each, so a query waits about 5 ms at most for one hold
+FEW_ITEMS = 16  # item UPs applied one by one rather than looked up in bulk
 
 
 def _discarded(expected: set[str], id_: str) -> set[str]:
@@ -43,15 +44,16 @@ def _discarded(expected: set[str], id_: str) -> set[str]:
     return expected
 
 
-class VectorServingModel(ModelReads):
+class VectorServingModel(ModelReads, GraphUpkeep):
     """The in-memory model. Writers (the update consumer) take the write lock per change; readers take the read lock.
 
     Items live in one block per LSH bucket (one block when every bucket is scanned, i.e. sample rate 1.0), or with
     ``approximate_index="ivf"`` one block per IVF list once at least ``ivf_min_items`` items are loaded (LSH unused).
     With ``approximate_index="hnsw"`` items stay in one block and a faiss HNSW graph (``serving.vectors.ann``), built in
     a background thread after a bulk load, proposes candidates; queries scan exactly until it is ready.
-    IDs live in compact tables (``serving.vectors.ids``) and known items as their numbers (``serving.vectors.known``: an int32
-    CSR from the MODEL-REF plus an overlay of UP additions). They grow with UP messages until the next MODEL, which
+    IDs live in compact tables (``serving.vectors.ids``) and known items as their numbers (``serving.vectors.known``: a
+    bit-packed CSR from the MODEL-REF plus an overlay of UP additions). The HNSW graph's upkeep is
+    ``serving.vectors.graph_upkeep``. They grow with UP messages until the next MODEL, which
     replaces them with the model's own (loaded from its X/ vectors or its UP messages) plus the pairs that arrived
     since the MODEL before it (``known.added``): so a pair deleted upstream leaves the known items and can be
     recommended again.
@@ -71,7 +73,7 @@ class VectorServingModel(ModelReads):
         self._ivf_trained_on = 0
         self._ivf_changes = 0  # item vectors set since the index was trained
         self.use_hnsw = approximate_index == "hnsw"
-        self.ann: HNSWIndex | None = None
+        self.ann = None
         self.hnsw_m, self.hnsw_ef_search, self.hnsw_ef_construction = hnsw_m, hnsw_ef_search, hnsw_ef_construction
         self._ann_journal: list[str] | None = None  # items changed while a graph is built aside
         self._ann_generation = 0
@@ -156,23 +158,32 @@ class VectorServingModel(ModelReads):
         self.set_item_vectors([(item, vector)])
 
     def set_item_vectors(self, updates: Sequence[tuple[str, np.ndarray]]) -> None:
-        """Apply item UPs in order (an ID's last vector wins) under one write-lock hold per WRITE_CHUNK changed items,
-        then keep the HNSW graph or IVF lists up to date. UPs repeating what is loaded (a MODEL-REF's replay) take no
-        lock at all (only this thread writes, so the check may read unlocked)."""
+        """Apply item UPs (an ID's last vector wins), then keep the HNSW graph or IVF lists up to date. IDs are looked
+        up and compared at once, unlocked (only this thread writes): UPs repeating what is loaded (a MODEL-REF's
+        replay) take no lock at all. In a store of one block, changed items that have a vector are rewritten in
+        place under one write-lock hold (a scan must not read a half-written vector; the rows and their norms are
+        written in bulk); new items, LSH bucket moves and a handful of UPs take one hold per WRITE_CHUNK."""
         latest = {item: np.asarray(vector, dtype=np.float32) for item, vector in updates}
-        changed = [(item, vector) for item, vector in latest.items() if not self.Y.holds(item, vector)]
-        if not changed:
+        items, matrix = list(latest), np.stack(list(latest.values()))
+        if len(items) <= FEW_ITEMS:  # a handful (one UP): looked up one by one, 13 us an item against 44 in bulk
+            changed = np.array([j for j, item in enumerate(items) if not self.Y.holds(item, matrix[j])], dtype=np.int64)
+            in_place = np.zeros(len(changed), dtype=bool)
+        else:
+            nums = self.Y.table.find_many(items)
+            changed = np.flatnonzero(~self.Y.equal_rows(nums, matrix))
+            in_place = (self.Y.rows_of(nums[changed]) >= 0) if self.Y.buckets == 1 else np.zeros(len(changed), bool)
+        if not len(changed):
             return
-        for start in range(0, len(changed), WRITE_CHUNK):
+        if in_place.any():
             with self.lock.write():
-                for item, vector in changed[start : start + WRITE_CHUNK]:
-                    self.Y.set(item, vector)
-                    if self.ann is not None:
-                        self.ann.changed(item)
-                    if self._ann_journal is not None:
-                        self._ann_journal.append(item)
-                    self.expected_items = _discarded(self.expected_items, item)
-                self.version += 1
+                self.Y.write_rows(nums[changed[in_place]], matrix[changed[in_place]])
+                self._note_changed_items([items[j] for j in changed[in_place].tolist()])
+        others = changed[~in_place].tolist()
+        for start in range(0, len(others), WRITE_CHUNK):
+            with self.lock.write():
+                for j in others[start : start + WRITE_CHUNK]:
+                    self.Y.set(items[j], matrix[j])
+                self._note_changed_items([items[j] for j in others[start : start + WRITE_CHUNK]])
         self.yty.set_dirty()
         if self.use_hnsw:
             self._maintain_ann()
@@ -180,6 +191,17 @@ class VectorServingModel(ModelReads):
             self._ivf_changes += len(changed)
             if len(self.Y) >= self.ivf_min_items and self._ivf_changes >= max(self._ivf_trained_on, self.ivf_min_items):
                 self.rebuild_ivf()
+
+    def _note_changed_items(self, items: list[str]) -> None:
+        """Under the write lock, after these items got new vectors: the graph's pending set, the journal of a graph
+        being built, the IDs a MODEL still expects, and the version."""
+        for item in items:
+            if self.ann is not None:
+                self.ann.changed(item)
+            if self._ann_journal is not None:
+                self._ann_journal.append(item)
+            self.expected_items = _discarded(self.expected_items, item)
+        self.version += 1
 
     def rebuild_ivf(self) -> None:
         """Retrain the IVF centroids on the current item vectors and rebuild the item store aside, then swap it in.
@@ -273,67 +295,6 @@ class VectorServingModel(ModelReads):
         self.yty.set_dirty()
         if self.use_hnsw:
             self.rebuild_ann()
-
-    # ---- the HNSW graph (hnsw mode); called from the consumer thread, the only writer ----
-
-    def rebuild_ann(self, background: bool = True) -> None:
-        """Build a graph over a copy of the current items aside; items changed meanwhile are journaled and become
-        pending when it is installed. A newer rebuild supersedes one in progress."""
-        block = self.Y.blocks[0]
-        ids, matrix = np.array(self.Y.block_ids(block), dtype=object), block.matrix[: block.n].copy()
-        with self.lock.write():
-            self._ann_generation += 1
-            generation = self._ann_generation
-            self._ann_journal = []
-
-        def build() -> None:
-            index = HNSWIndex.build(ids, matrix, self.hnsw_m, self.hnsw_ef_search,
-                                    ef_construction=self.hnsw_ef_construction)
-            with self.lock.write():
-                if generation != self._ann_generation:
-                    return
-                for item in dict.fromkeys(self._ann_journal or ()):
-                    index.changed(item) if item in self.Y else index.removed(item)
-                self.ann, self._ann_journal = index, None
-                self.version += 1
-            self.ann_ready.set()
-
-        if background:
-            threading.Thread(target=build, name="hnsw-build", daemon=True).start()
-        else:
-            build()
-
-    def install_ann(self, index: HNSWIndex) -> None:
-        """Serve from a graph built elsewhere over exactly the current items (a saved one); cancels a build."""
-        with self.lock.write():
-            self._ann_generation += 1
-            self.ann, self._ann_journal = index, None
-            self.version += 1
-        self.ann_ready.set()
-
-    def _maintain_ann(self) -> None:
-        ann = self.ann
-        if ann is None:
-            if self._ann_journal is None and len(self.Y) >= 1:
-                self.rebuild_ann()  # the first items arrived by UP messages
-            return
-        if ann.needs_rebuild() and self._ann_journal is None:
-            self.rebuild_ann()
-        elif ann.needs_flush():
-            left = 1
-            while left:
-                with self.lock.write():
-                    left = ann.flush(self.Y)
-
-    def _forget_removed_items(self) -> None:
-        """Under the write lock, after items were dropped: they leave the graph (a graph being built is restarted)."""
-        if not self.use_hnsw:
-            return
-        gone: list[str] = []
-        if self.ann is not None and (self.ann.size + len(self.ann.pending)) != len(self.Y):
-            gone = [i for i in itertools.chain(self.ann.labels, self.ann.pending) if i not in self.Y]
-            for item in gone:
-                self.ann.removed(item)
 
     def bulk_load_users(self, ids: IdList, matrix: np.ndarray,
                         known: pa.ListArray | pa.ChunkedArray | Sequence[Sequence[str]] | None) -> None:

@@ -21,11 +21,26 @@ import numpy as np
 from oryxpy.messages import UP, UpParts, parse_vectors, split_up
 from serving.vectors.model import VectorServingModel
 
+PROBE = 16  # messages of a poll checked before the rest (see repeated_updates)
+
 
 def repeated_updates(model: VectorServingModel, messages: Sequence[tuple[str | None, str]]) -> np.ndarray:
     """Per message (key, value), whether it is an UP that repeats the model exactly: the same vector bit for bit and,
     for a user, every known item already known. Only a leading run of UPs of the compact shape is checked; after a
-    message that is not a repeat, later messages for the same ID are not repeats either (it may change that ID)."""
+    message that is not a repeat, later messages for the same ID are not repeats either (it may change that ID).
+
+    A poll of the speed layer's live updates holds next to no repeats, and checking it cost the consumer more than
+    decoding it (38 % of its time against 18 %, applying new user vectors while serving over HTTP). So the first
+    ``PROBE`` messages are checked alone, and the rest only if one of them repeats the model, as in a replay. A repeat
+    left unmarked is applied again, which changes nothing."""
+    if len(messages) > 2 * PROBE:
+        probe = _repeats(model, messages[:PROBE])
+        if not probe.any():
+            return np.concatenate([probe, np.zeros(len(messages) - PROBE, dtype=bool)])
+    return _repeats(model, messages)
+
+
+def _repeats(model: VectorServingModel, messages: Sequence[tuple[str | None, str]]) -> np.ndarray:
     repeat = np.zeros(len(messages), dtype=bool)
     parts: list[UpParts] = []
     for key, value in messages:

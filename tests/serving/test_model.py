@@ -93,6 +93,43 @@ def test_a_store_numbered_by_position_keeps_no_arrays_until_an_update_breaks_tha
     assert_store_holds(other, {"b": vec(0, 1, 0), "c": vec(0, 0, 1)})
 
 
+@pytest.mark.parametrize(("index", "sample_rate"), [("none", 1.0), ("hnsw", 1.0), ("none", 0.3)])
+def test_a_poll_of_item_ups_rewrites_changed_vectors_in_place_and_adds_new_ones(index: str, sample_rate: float) -> None:
+    """A poll of item UPs (more than a handful) is looked up at once: repeats change nothing, changed items are
+    rewritten in place with their norms (or moved between LSH buckets), new items are added, and the last UP of an ID
+    wins; exact and cosine answers then match brute force over the expected vectors."""
+    rng = np.random.default_rng(9)
+    model = VectorServingModel(3, True, sample_rate=sample_rate, lsh_seed=4, approximate_index=index)
+    ids = [f"i{i}" for i in range(100)]
+    base = rng.standard_normal((100, 3), dtype=np.float32)
+    model.bulk_load_items(ids, base)
+    if index == "hnsw":
+        model.ann_ready.wait(30)
+    expected = dict(zip(ids, base, strict=True))
+    updates = [(f"i{i}", rng.standard_normal(3, dtype=np.float32)) for i in range(0, 40, 2)]  # changed
+    updates += [(f"i{i}", base[i]) for i in range(1, 20, 2)]  # repeats
+    updates += [(f"n{i}", rng.standard_normal(3, dtype=np.float32)) for i in range(10)]  # new
+    updates += [("i0", np.array([5, 0, 0], np.float32))]  # a second UP of i0: the last wins
+    expected.update(updates)
+    version = model.version
+    model.set_item_vectors(updates)
+    assert model.version > version and len(model.Y) == 110
+    assert all(model.item_vector(i).tolist() == v.tolist() for i, v in expected.items())  # type: ignore[union-attr]
+    matrix, names = np.array(list(expected.values()), dtype=np.float64), list(expected)
+    for target in rng.standard_normal((5, 3)):
+        for cosine in (False, True):
+            scores = matrix @ target / (np.linalg.norm(matrix, axis=1) if cosine else 1)
+            got = [i for i, _ in top_n(model, target, 5, cosine=cosine)]
+            if sample_rate == 1.0 and index == "none":
+                assert got == [names[j] for j in np.argsort(-scores)[:5]]
+            assert all(np.isclose(v, scores[names.index(i)], rtol=1e-5)
+                       for i, v in top_n(model, target, 5, cosine=cosine))
+    if index == "hnsw":
+        changed = {i for i, _ in updates[:20]} | {f"n{i}" for i in range(10)} | {"i0"}
+        assert changed <= set(model.ann.pending)  # type: ignore[union-attr]  # scanned exactly until they join the graph
+        assert not {f"i{i}" for i in range(1, 20, 2)} & set(model.ann.pending)  # type: ignore[union-attr]
+
+
 def test_a_column_major_store_keeps_its_layout_through_loads_writes_and_growth() -> None:
     """Items scanned exactly are stored feature by feature ("F"); every way in keeps that layout and the vectors."""
     rng = np.random.default_rng(3)

@@ -23,6 +23,7 @@ from serving.als.manager import ALSServingModelManager
 from serving.update_consumer import UpdateConsumer
 from serving.vectors.ids import IdTable, distinct_ids
 from serving.vectors.known import from_lists, list_codes
+from serving.vectors.repeats import PROBE
 from serving.vectors.vectors import VectorStore
 
 FEATURES = 4
@@ -172,6 +173,11 @@ def test_only_exact_repeats_of_the_loaded_model_are_skipped(embedded_config: Con
     after_bad = [("UP", up_value("Y", "I0", y[0])), ("UP", "not json"), ("UP", up_value("Y", "I2", y[2]))]
     assert manager.repeated_updates(after_bad).tolist() == [True, False, False]  # everything after it: full path
     assert manager.repeated_updates([("MODEL", "<PMML/>"), messages[0]]).tolist() == [False, False]
+    live = [("UP", up_value("Y", f"I{i}", y[i] + 1)) for i in range(PROBE)]  # the speed layer's new vectors
+    assert not manager.repeated_updates(live + messages).any()  # no repeat among the first: the rest is not checked
+    replay = messages[:PROBE] + changed + messages[PROBE:]  # a repeat among the first: every message is checked
+    assert manager.repeated_updates(replay).tolist() == [True] * PROBE + [False] * 5 + [True, False] + \
+        [i != 1 for i in range(PROBE, 80)] + [u not in (2, 3, 4) for u in range(50)]  # changed in this poll
 
 
 def test_a_replay_skips_repeats_applies_changes_and_reports_bad_messages(
