@@ -50,13 +50,12 @@ class VectorServingModel(ModelReads, GraphUpkeep):
     Items live in one block per LSH bucket (one block when every bucket is scanned, i.e. sample rate 1.0), or with
     ``approximate_index="ivf"`` one block per IVF list once at least ``ivf_min_items`` items are loaded (LSH unused).
     With ``approximate_index="hnsw"`` items stay in one block and a faiss HNSW graph (``serving.vectors.ann``), built in
-    a background thread after a bulk load, proposes candidates; queries scan exactly until it is ready.
-    IDs live in compact tables (``serving.vectors.ids``) and known items as their numbers (``serving.vectors.known``: a
-    bit-packed CSR from the MODEL-REF plus an overlay of UP additions). The HNSW graph's upkeep is
-    ``serving.vectors.graph_upkeep``. They grow with UP messages until the next MODEL, which
-    replaces them with the model's own (loaded from its X/ vectors or its UP messages) plus the pairs that arrived
-    since the MODEL before it (``known.added``): so a pair deleted upstream leaves the known items and can be
-    recommended again.
+    a background thread after a bulk load, proposes candidates; queries scan exactly until it is ready (its upkeep:
+    ``serving.vectors.graph_upkeep``). IDs live in compact tables (``serving.vectors.ids``) and known items as their
+    numbers (``serving.vectors.known``: a bit-packed CSR from the MODEL-REF plus an overlay of UP additions). They grow
+    with UP messages until the next MODEL, which replaces them with the model's own (loaded from its X/ vectors or its
+    UP messages) plus the pairs that arrived since the MODEL before it (``known.added``): so a pair deleted upstream
+    leaves the known items and can be recommended again.
     """
 
     def __init__(self, features: int, implicit: bool, sample_rate: float = 1.0, lsh_seed: int | None = None,
