@@ -10,6 +10,7 @@ import urllib.request
 from typing import Any
 
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 
 from oryxpy.messages import UP, up_value
 from oryxpy.topics import open_producer
@@ -21,10 +22,12 @@ PUBLISH_BATCH = 5000
 def consumed(base: str) -> float:
     """The serving process's count of update messages applied, from its /metrics."""
     with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(CONSUMED) and not line.startswith("#"):
-                return float(line.split()[-1])
-    raise RuntimeError(f"{CONSUMED} is missing from {base}/metrics")
+        families = text_string_to_metric_families(response.read().decode())
+        counts = [sample.value for family in families for sample in family.samples
+                  if sample.name in (CONSUMED, f"{CONSUMED}_total")]
+    if not counts:
+        raise RuntimeError(f"{CONSUMED} is missing from {base}/metrics")
+    return float(counts[0])
 
 
 def user_ups(count: int, users: int, items: int, features: int, seed: int = 11) -> list[str]:

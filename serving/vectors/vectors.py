@@ -29,8 +29,9 @@ class VectorStore:
     """id -> float32 vector; deletion swaps the bucket's last row into the hole.
 
     Not synchronized: the model guards it with its read-write lock (a reader reads ``loc`` once, so a writer replacing
-    it with a larger copy, or making it, is safe; None: number r is row r of the one block, below ``count``). ``recent`` holds IDs newly given a vector since the last MODEL (spec 4.1 / 5.2),
-    which a new MODEL keeps even if it does not list them. ``order`` is the blocks' layout (``Block``).
+    it with a larger copy, or making it, is safe; None: number r is row r of the one block, below ``count``).
+    ``recent`` holds IDs newly given a vector since the last MODEL (spec 4.1 / 5.2), which a new MODEL keeps even if
+    it does not list them. ``order`` is the blocks' layout (``Block``).
     """
 
     def __init__(self, features: int, buckets: int = 1, bucket_of: BucketFn | None = None, order: str = "C",
@@ -191,13 +192,13 @@ class VectorStore:
     def _remove_at(self, bucket: int, pos: int) -> None:
         block = self.blocks[bucket]
         last = block.n - 1
-        if self.loc is None and pos != last:
+        if self.loc is None:
+            if pos == last:  # the last number goes: the numbers below it are still their rows
+                block.n = last
+                self.count -= 1
+                return
             self._number_rows()
-        if self.loc is None:  # the last number goes: the numbers below it are still their rows
-            block.n = last
-            self.count -= 1
-            return
-        assert block.nums is not None
+        assert self.loc is not None and block.nums is not None
         self.loc[block.nums[pos]] = -1
         if pos != last:
             moved = int(block.nums[last])
